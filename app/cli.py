@@ -1,0 +1,84 @@
+"""The `dispatch-desk` command line. Each subcommand parses, calls one service, and prints;
+errors are printed in one place (`main`) as one line, with a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from app.errors import DeskError
+
+EXIT_ERROR = 1
+
+
+def _global_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--journal", type=Path, help="journal file (default: user data folder)")
+    parser.add_argument("--policies", type=Path, help="dispatch rules TOML file")
+    parser.add_argument("--config", type=Path, help="settings TOML file")
+    parser.add_argument("--desk-code", help="letters that start this desk's card numbers")
+    parser.add_argument("--operator", help="name of the person at the desk")
+    parser.add_argument("--role", help="dispatcher, shift_lead, service_owner, ...")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app import cli_cards, cli_journal
+
+    parser = argparse.ArgumentParser(
+        prog="dispatch-desk",
+        description="Dispatch Desk: offline-first dispatch desk. Without a command, opens the "
+        "desk window.",
+    )
+    parser.add_argument("--version", action="version", version=f"dispatch-desk {__version__}")
+    _global_options(parser)
+    parser.add_argument("--demo", action="store_true", help="open on a demo shift")
+    parser.add_argument("--wallboard", action="store_true", help="open the wallboard")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    cli_cards.register(sub)
+    cli_journal.register(sub)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Any:
+    from app.config import load_settings
+
+    return load_settings(
+        args.config,
+        {
+            "journal": args.journal,
+            "policies": args.policies,
+            "desk_code": args.desk_code,
+            "operator": args.operator,
+            "role": args.role,
+        },
+    )
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str)
+    sys.stdout.write("\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            from app.ui.launch import run_window
+
+            return int(run_window(args))
+        result: int = args.handler(args)
+        return result
+    except DeskError as exc:
+        print(f"dispatch-desk: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The one test command (README and .ci/run): set up, lint, type-check, layering, then pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EXTRAS="server,test" EXTRA_DEBS="poppler-utils" bash scripts/setup-env.sh
+export QT_QPA_PLATFORM=offscreen
+V=.venv/bin
+echo "== ruff";  $V/ruff check app tests bench
+echo "== mypy";  $V/mypy app
+echo "== layers"; $V/lint-imports
+echo "== pytest"; $V/python -m pytest "$@"
