@@ -1,0 +1,210 @@
+"""`dispatch-desk card ...`: register, list, show and change cards from a shell or a script."""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import closing as _closing
+from typing import Any
+
+from app.bootstrap import Desk, build_desk
+from app.models.projection import INTAKE_FIELDS
+from app.services.card import Card
+from app.services.queue import ranked
+from app.services.sla import clocks_for
+
+
+def _desk(args: argparse.Namespace) -> Desk:
+    from app.cli import settings_from
+
+    return build_desk(settings_from(args))
+
+
+def card_json(card: Card, desk: Desk) -> dict[str, Any]:
+    now = desk.clock.now()
+    clocks = clocks_for(card, desk.rules, now)
+    return {
+        "number": card.number,
+        "id": card.id,
+        "status": card.status,
+        "priority": card.priority,
+        "priority_reason": card.priority_reason,
+        "registered_at": card.registered_at.isoformat(),
+        "acknowledged_at": card.acknowledged_at.isoformat() if card.acknowledged_at else None,
+        "acknowledged_by": card.acknowledged_by,
+        "restored_at": card.restored_at.isoformat() if card.restored_at else None,
+        "closed_at": card.closed_at.isoformat() if card.closed_at else None,
+        "closure": card.closure,
+        "review_owed": card.review_owed,
+        "entered_late": card.entered_late,
+        "breaches": list(card.breaches),
+        "fields": dict(card.fields),
+        "policy": clocks.policy,
+        "clocks": {
+            c.name: {"state": str(c.state), "due": c.due.isoformat() if c.due else None}
+            for c in clocks.all()
+        },
+    }
+
+
+def _fmt_left(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    sign = "-" if seconds < 0 else ""
+    s = int(abs(seconds))
+    return f"{sign}{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from app.cli import print_json
+
+    intake = {k: v for k, v in vars(args).items() if k in INTAKE_FIELDS and v is not None}
+    intake["priority"] = args.priority
+    intake["priority_reason"] = args.reason
+    with _closing(_desk(args)) as desk:
+        card = desk.cards.register(intake, desk.operator)
+        if args.json:
+            print_json(card_json(card, desk))
+        else:
+            print(f"registered {card.number} {card.priority} {card.site}: {card.symptom}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from app.cli import print_json
+
+    with _closing(_desk(args)) as desk:
+        now = desk.clock.now()
+        if args.open:
+            cards = [item.card for item in ranked(desk.cards.open_cards(), desk.rules, now)]
+        else:
+            cards = sorted(desk.cards.all_cards(), key=lambda c: c.registered_at)
+        if args.json:
+            print_json([card_json(c, desk) for c in cards])
+            return 0
+        tz = desk.rules.tz
+        for card in cards:
+            nearest = clocks_for(card, desk.rules, now).nearest(now)
+            left = nearest.remaining(now) if nearest else None
+            due = f"{nearest.name} {_fmt_left(left.total_seconds())}" if nearest and left else "-"
+            print(
+                f"{card.number:<8} {card.priority} {card.status_label:<22} "
+                f"{card.registered_at.astimezone(tz):%d.%m %H:%M}  {due:<18} "
+                f"{card.site}: {card.symptom}"
+            )
+        if not cards:
+            print("no open cards" if args.open else "no cards")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from app.cli import print_json
+
+    with _closing(_desk(args)) as desk:
+        card = desk.cards.get(args.number)
+        if args.json:
+            data = card_json(card, desk)
+            data["timeline"] = [e.to_wire() for e in desk.cards.timeline(card.number)]
+            print_json(data)
+            return 0
+        tz = desk.rules.tz
+        print(f"{card.number}  {card.priority}  {card.status_label}")
+        print(f"  priority reason: {card.priority_reason}")
+        for name, value in card.fields.items():
+            if value:
+                print(f"  {name}: {value}")
+        for clock in clocks_for(card, desk.rules, desk.clock.now()).all():
+            due = clock.due.astimezone(tz).strftime("%d.%m %H:%M") if clock.due else "-"
+            print(f"  clock {clock.name}: {clock.state} (due {due})")
+        print("  timeline:")
+        for entry in desk.cards.timeline(card.number):
+            when = entry.at.astimezone(tz).strftime("%d.%m %H:%M:%S")
+            print(f"    {when} {entry.operator}: {entry.kind} {entry.payload_json()}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    closure = {k: getattr(args, k) for k in ("cause", "workaround", "fix", "lessons")}
+    with _closing(_desk(args)) as desk:
+        card = desk.cards.change_status(
+            args.number,
+            args.status,
+            desk.operator,
+            reason=args.reason or "",
+            closure={k: v for k, v in closure.items() if v},
+            confirmed_by=args.confirmed_by or "",
+        )
+        print(f"{card.number} is now {card.status_label}")
+    return 0
+
+
+def cmd_priority(args: argparse.Namespace) -> int:
+    with _closing(_desk(args)) as desk:
+        card = desk.cards.change_priority(
+            args.number, args.priority, args.reason or "", desk.operator, args.evidence or ""
+        )
+        print(f"{card.number} is now {card.priority}: {card.priority_reason}")
+    return 0
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    with _closing(_desk(args)) as desk:
+        card = desk.cards.add_note(args.number, " ".join(args.text), desk.operator)
+        print(f"note added to {card.number}")
+    return 0
+
+
+def cmd_ack(args: argparse.Namespace) -> int:
+    with _closing(_desk(args)) as desk:
+        card = desk.cards.acknowledge(args.number, args.who, args.how, desk.operator)
+        print(f"{card.number} acknowledged by {card.acknowledged_by}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    card = sub.add_parser("card", help="register, list, show and change cards")
+    csub = card.add_subparsers(dest="card_command", metavar="ACTION", required=True)
+
+    new = csub.add_parser("new", help="register a card")
+    for name in INTAKE_FIELDS:
+        new.add_argument("--" + name.replace("_", "-"), dest=name)
+    new.add_argument("--priority", help="P1..P4 (or give --impact and --urgency)")
+    new.add_argument("--reason", help="one-line reason for the priority")
+    new.add_argument("--json", action="store_true")
+    new.set_defaults(handler=cmd_new)
+
+    lst = csub.add_parser("list", help="list cards (--open: the ranked queue)")
+    lst.add_argument("--open", action="store_true")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(handler=cmd_list)
+
+    show = csub.add_parser("show", help="one card with its clocks and timeline")
+    show.add_argument("number")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_show)
+
+    st = csub.add_parser("status", help="change a card's status")
+    st.add_argument("number")
+    st.add_argument("status", help="in_progress, waiting_customer, restored, closed, ...")
+    st.add_argument("--reason")
+    for name in ("cause", "workaround", "fix", "lessons"):
+        st.add_argument("--" + name, help=f"closure: {name}")
+    st.add_argument("--confirmed-by", help="who confirmed recovery (closing early)")
+    st.set_defaults(handler=cmd_status)
+
+    pr = csub.add_parser("priority", help="change a card's priority (reason required)")
+    pr.add_argument("number")
+    pr.add_argument("priority")
+    pr.add_argument("--reason")
+    pr.add_argument("--evidence")
+    pr.set_defaults(handler=cmd_priority)
+
+    note = csub.add_parser("note", help="add a note to a card's timeline")
+    note.add_argument("number")
+    note.add_argument("text", nargs="+")
+    note.set_defaults(handler=cmd_note)
+
+    ack = csub.add_parser("ack", help="record an acknowledgement")
+    ack.add_argument("number")
+    ack.add_argument("--who", required=True)
+    ack.add_argument("--how", default="phone")
+    ack.set_defaults(handler=cmd_ack)

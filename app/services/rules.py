@@ -1,0 +1,200 @@
+"""The site's dispatch rules, read from one TOML file: categories, the priority matrix,
+notification deadlines and SLA policies. `app/defaults/policies.toml` is the shipped default
+and documents every key."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from app.errors import ConfigError, ValidationError
+from app.services.calendar import OperatingHours, parse_duration
+
+DEFAULT_RULES = Path(__file__).resolve().parent.parent / "defaults" / "policies.toml"
+PRIORITIES = ("P1", "P2", "P3", "P4")
+LEVELS = ("high", "medium", "low")
+CLOCK_STARTS = ("registration", "confirmation")
+
+
+@dataclass(frozen=True)
+class ClockSpec:
+    """One SLA clock: how much operating time it allows, and when it runs."""
+
+    duration: timedelta
+    hours: OperatingHours
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    name: str
+    categories: frozenset[str]
+    priorities: frozenset[str]
+    reaction: ClockSpec
+    recovery: ClockSpec
+    updates: ClockSpec | None
+    clock_start: str
+
+    def matches(self, category: str, priority: str) -> bool:
+        return (not self.categories or category in self.categories) and (
+            not self.priorities or priority in self.priorities
+        )
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    label: str
+    domain: str
+
+
+@dataclass(frozen=True)
+class DispatchRules:
+    timezone: str
+    observation: timedelta
+    priority_roles: frozenset[str]
+    matrix: Mapping[str, Mapping[str, str]]
+    notify: Mapping[str, timedelta | None]
+    categories: tuple[Category, ...]
+    policies: tuple[SlaPolicy, ...]
+    business_hours: OperatingHours
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def priority_for(self, impact: str, urgency: str) -> str:
+        if impact not in LEVELS:
+            raise ValidationError(f"impact must be one of {', '.join(LEVELS)}", field="impact")
+        if urgency not in LEVELS:
+            raise ValidationError(f"urgency must be one of {', '.join(LEVELS)}", field="urgency")
+        return self.matrix[impact][urgency]
+
+    def category(self, key: str) -> Category:
+        for cat in self.categories:
+            if cat.key == key:
+                return cat
+        known = ", ".join(c.key for c in self.categories)
+        raise ValidationError(f"unknown category {key!r}; use one of: {known}", field="category")
+
+    def policy_for(self, category: str, priority: str) -> SlaPolicy:
+        for policy in self.policies:
+            if policy.matches(category, priority):
+                return policy
+        # load_rules guarantees a catch-all policy, so this is a programming error.
+        raise ConfigError(f"no SLA policy matches {category}/{priority}")
+
+
+def _get(data: Mapping[str, Any], key: str, kind: type, where: str, default: Any = None) -> Any:
+    value = data.get(key, default)
+    if value is None:
+        raise ConfigError(f"{where}: missing key {key!r}", field=key)
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}.{key}: expected {kind.__name__}, got {value!r}", field=key)
+    return value
+
+
+def _clock(
+    data: Mapping[str, Any], key: str, where: str, hours: OperatingHours, business: OperatingHours
+) -> ClockSpec | None:
+    text = _get(data, key, str, where)
+    if key == "updates" and text.strip().lower() in ("on request", "none"):
+        return None
+    duration, in_business_days = parse_duration(text, where=f"{where}.{key}")
+    if in_business_days:
+        days = duration / timedelta(days=1)
+        return ClockSpec(days * business.business_day_length(), business)
+    return ClockSpec(duration, hours)
+
+
+def _policy(data: Mapping[str, Any], where: str, business: OperatingHours) -> SlaPolicy:
+    hours_name = data.get("hours", "24/7")
+    if hours_name not in ("24/7", "business"):
+        raise ConfigError(f"{where}.hours: use \"24/7\" or \"business\", not {hours_name!r}")
+    hours = OperatingHours() if hours_name == "24/7" else business
+    start = data.get("clock_start", "registration")
+    if start not in CLOCK_STARTS:
+        raise ConfigError(f"{where}.clock_start: use one of {', '.join(CLOCK_STARTS)}")
+    priorities = frozenset(data.get("priorities", []))
+    if bad := priorities - set(PRIORITIES):
+        raise ConfigError(f"{where}.priorities: unknown {sorted(bad)}; use P1..P4")
+    reaction = _clock(data, "reaction", where, hours, business)
+    recovery = _clock(data, "recovery", where, hours, business)
+    if reaction is None or recovery is None:
+        raise ConfigError(f"{where}: reaction and recovery need a duration")
+    return SlaPolicy(
+        name=_get(data, "name", str, where),
+        categories=frozenset(data.get("categories", [])),
+        priorities=priorities,
+        reaction=reaction,
+        recovery=recovery,
+        updates=_clock(data, "updates", where, hours, business),
+        clock_start=start,
+    )
+
+
+def parse_rules(text: str, source: str = "policies") -> DispatchRules:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    tz = _get(data, "timezone", str, source)
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{source}.timezone: unknown time zone {tz!r}") from exc
+    matrix = _get(data, "priority_matrix", dict, source)
+    for impact in LEVELS:
+        row = _get(matrix, impact, dict, f"{source}.priority_matrix")
+        for urgency in LEVELS:
+            value = _get(row, urgency, str, f"{source}.priority_matrix.{impact}")
+            if value not in PRIORITIES:
+                raise ConfigError(f"{source}.priority_matrix.{impact}.{urgency}: use P1..P4")
+    notify: dict[str, timedelta | None] = {}
+    for prio, value in _get(data, "notify", dict, source).items():
+        if prio not in PRIORITIES:
+            raise ConfigError(f"{source}.notify: unknown priority {prio!r}")
+        notify[prio] = (
+            None if value == "maintenance" else parse_duration(value, where=f"notify.{prio}")[0]
+        )
+    business = OperatingHours.from_mapping(
+        _get(data, "business_hours", dict, source), where=f"{source}.business_hours"
+    )
+    categories = []
+    for i, cat in enumerate(_get(data, "category", list, source)):
+        where = f"{source}.category[{i}]"
+        categories.append(
+            Category(_get(cat, "key", str, where), _get(cat, "label", str, where),
+                     _get(cat, "domain", str, where, default=""))
+        )
+    if len({c.key for c in categories}) != len(categories):
+        raise ConfigError(f"{source}.category: two categories share a key")
+    policies = tuple(
+        _policy(p, f"{source}.policy[{i}]", business)
+        for i, p in enumerate(_get(data, "policy", list, source))
+    )
+    if not policies or policies[-1].categories or policies[-1].priorities:
+        raise ConfigError(f"{source}: the last [[policy]] must match everything (no lists)")
+    return DispatchRules(
+        timezone=tz,
+        observation=timedelta(minutes=_get(data, "observation_minutes", int, source, 30)),
+        priority_roles=frozenset(_get(data, "priority_roles", list, source)),
+        matrix=matrix,
+        notify=notify,
+        categories=tuple(categories),
+        policies=policies,
+        business_hours=business,
+    )
+
+
+def load_rules(path: Path | str | None = None) -> DispatchRules:
+    p = Path(path) if path else DEFAULT_RULES
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the policy file {p}: {exc.strerror}") from exc
+    return parse_rules(text, source=p.name)
