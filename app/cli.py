@@ -4,6 +4,7 @@ errors are printed in one place (`main`) as one line, with a non-zero exit."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -14,6 +15,12 @@ from app import __version__
 from app.errors import DeskError
 
 EXIT_ERROR = 1
+
+# Each module adds its subcommands with `register(subparsers)`; one line per module.
+COMMAND_MODULES = (
+    "app.cli_cards",
+    "app.cli_journal",
+)
 
 
 def _global_options(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +33,6 @@ def _global_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app import cli_cards, cli_journal
-
     parser = argparse.ArgumentParser(
         prog="dispatch-desk",
         description="Dispatch Desk: offline-first dispatch desk. Without a command, opens the "
@@ -38,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="open on a demo shift")
     parser.add_argument("--wallboard", action="store_true", help="open the wallboard")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    cli_cards.register(sub)
-    cli_journal.register(sub)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return parser
 
 
