@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, text
 
@@ -37,6 +38,14 @@ _UPSERT_CARD = text(
     " status=excluded.status, priority=excluded.priority, category=excluded.category,"
     " site=excluded.site, registered_at=excluded.registered_at, state=excluded.state,"
     " last_hlc=excluded.last_hlc"
+)
+# The same statements for the raw sqlite3 cursor of the write path.
+_INSERT_ENTRY_RAW = _INSERT_ENTRY.text
+_INSERT_FACT_RAW = _INSERT_FACT.text
+_UPSERT_CARD_RAW = _UPSERT_CARD.text
+_UPSERT_META_RAW = (
+    "INSERT INTO desk_meta (key, value) VALUES (?, ?)"
+    " ON CONFLICT(key) DO UPDATE SET value=excluded.value"
 )
 _ENTRY_COLUMNS = "id, card_id, kind, payload, hlc, desk_id, operator, schema, server_seq"
 
@@ -144,10 +153,11 @@ class Journal:
 
     # -- writing --------------------------------------------------------------------------
 
-    def _next_number(self, conn: Connection) -> str:
+    def _next_number(self, cur: sqlite3.Cursor) -> str:
         key = f"counter:{self._desk_code}"
-        n = int(self._meta(conn, key) or "0") + 1
-        self._set_meta(conn, key, str(n))
+        row = cur.execute("SELECT value FROM desk_meta WHERE key=?", (key,)).fetchone()
+        n = int(row[0] if row else "0") + 1
+        cur.execute(_UPSERT_META_RAW, (key, str(n)))
         return f"{self._desk_code}-{n:04d}"
 
     def write(self, new: Sequence[NewEntry], operator: str) -> list[Entry]:
@@ -157,38 +167,58 @@ class Journal:
         inside the transaction, so two processes on one journal never hand out the same one.
         Entries with a preset id (derived facts) are skipped if the journal already has them.
         """
+        return self._write(new, operator)[0]
+
+    def write_card(self, new: Sequence[NewEntry], operator: str) -> CardState:
+        """Like `write`, for entries on one card; returns that card's state after the write
+        (saving the read a caller would otherwise make to show the result)."""
+        entries, states = self._write(new, operator)
+        state = states.get(new[0].card_id) if new else None
+        if state is None:
+            raise NotFoundError(f"no card with id {new[0].card_id if new else '?'}")
+        return state
+
+    def _write(
+        self, new: Sequence[NewEntry], operator: str
+    ) -> tuple[list[Entry], dict[str, CardState | None]]:
         written: list[Entry] = []
+        states: dict[str, CardState | None] = {}
         with db.write_transaction(self._engine, self.path) as conn:
-            states: dict[str, CardState | None] = {}
+            # The hot path of every action: plain sqlite3 statements on the transaction's own
+            # connection (SQLAlchemy's per-statement overhead would triple the cost of a save).
+            cur = cast(sqlite3.Connection, conn.connection.dbapi_connection).cursor()
             for item in new:
                 payload = item.payload
                 if item.kind == "card.registered" and "number" not in payload:
-                    payload = {**payload, "number": self._next_number(conn)}
-                hlc = self._hlc.tick()
+                    payload = {**payload, "number": self._next_number(cur)}
                 entry = Entry(
                     id=item.id or uuid7(int(self._clock.now().timestamp() * 1000)),
                     card_id=item.card_id,
                     kind=item.kind,
                     payload=payload,
-                    hlc=hlc,
+                    hlc=self._hlc.tick(),
                     desk_id=self.desk_id,
                     operator=operator,
                     schema=SCHEMA_VERSION,
                 )
                 params = {**entry.to_wire(), "payload": entry.payload_json(), "server_seq": None}
                 if item.id is not None:
-                    if conn.execute(_INSERT_FACT, params).rowcount == 0:
+                    if cur.execute(_INSERT_FACT_RAW, params).rowcount == 0:
                         continue
                 else:
-                    conn.execute(_INSERT_ENTRY, params)
+                    cur.execute(_INSERT_ENTRY_RAW, params)
                 if entry.card_id not in states:
-                    states[entry.card_id] = self._load_state(conn, entry.card_id)
+                    row = cur.execute(
+                        "SELECT state FROM cards WHERE id=?", (entry.card_id,)
+                    ).fetchone()
+                    states[entry.card_id] = json.loads(row[0]) if row else None
                 state = apply(states[entry.card_id], entry)
                 states[entry.card_id] = state
                 if state is not None:
-                    conn.execute(_UPSERT_CARD, _card_params(state))
+                    cur.execute(_UPSERT_CARD_RAW, _card_params(state))
                 written.append(entry)
-        return written
+            cur.close()
+        return written, states
 
     def apply_remote(self, entries: Iterable[Entry], cursor: tuple[str, str] | None = None) -> int:
         """Store entries that came from the store (and, with them, the pull cursor), re-folding

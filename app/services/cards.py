@@ -3,6 +3,7 @@ dispatch rules, written as one journal entry (or a few, in one transaction)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -47,6 +48,17 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 CLOSURE_FIELDS = ("cause", "workaround", "fix", "lessons")
 DUPLICATE_WINDOW = timedelta(hours=2)
 EMERGENCY_WINDOW = timedelta(minutes=10)
+# A desk code (1-3 letters) and a counter: short enough to read out on the phone.
+NUMBER_PATTERN = re.compile(r"^[A-Z]{1,3}-\d{4,}$")
+
+
+def parse_number(text: str) -> str:
+    number = str(text or "").strip().upper()
+    if not NUMBER_PATTERN.match(number):
+        raise ValidationError(
+            f"{text!r} is not a card number; card numbers look like B-0042", field="number"
+        )
+    return number
 
 
 def one_line(value: Any, field: str, what: str, *, limit: int = 200) -> str:
@@ -80,7 +92,7 @@ class CardService:
     # -- reading --------------------------------------------------------------------------
 
     def get(self, number: str) -> Card:
-        return Card.from_state(self.journal.card_by_number(number.strip()))
+        return Card.from_state(self.journal.card_by_number(parse_number(number)))
 
     def get_by_id(self, card_id: str) -> Card:
         return Card.from_state(self.journal.card(card_id))
@@ -175,15 +187,13 @@ class CardService:
             payload["registered_at"] = registered_at.isoformat()
             payload["entered_late"] = True
         card_id = str(uuid.uuid4())
-        self.journal.write([NewEntry(card_id, "card.registered", payload)], operator.name)
-        return self.get_by_id(card_id)
+        return self._commit(NewEntry(card_id, "card.registered", payload), operator)
 
     def attach_report(self, number: str, reporter: str, text: str, operator: Operator) -> Card:
         card = self._open(number)
         report = one_line(text, "text", "the report", limit=2000)
         payload = {"reporter": reporter.strip(), "text": report}
-        self.journal.write([NewEntry(card.id, "card.report", payload)], operator.name)
-        return self.get_by_id(card.id)
+        return self._commit(NewEntry(card.id, "card.report", payload), operator)
 
     def update_fields(self, number: str, fields: Mapping[str, Any], operator: Operator) -> Card:
         card = self._open(number)
@@ -193,10 +203,13 @@ class CardService:
         if "category" in fields:
             self.rules.category(str(fields["category"]))
         clean = {k: (str(v).strip() if v is not None else None) for k, v in fields.items()}
-        self.journal.write([NewEntry(card.id, "card.fields", {"fields": clean})], operator.name)
-        return self.get_by_id(card.id)
+        return self._commit(NewEntry(card.id, "card.fields", {"fields": clean}), operator)
 
     # -- changes --------------------------------------------------------------------------
+
+    def _commit(self, entry: NewEntry, operator: Operator) -> Card:
+        """Write one entry (durably) and return the card as it now stands."""
+        return Card.from_state(self.journal.write_card([entry], operator.name))
 
     def _open(self, number: str) -> Card:
         card = self.get(number)
@@ -226,8 +239,7 @@ class CardService:
             "evidence": evidence.strip(),
             "role": operator.role,
         }
-        self.journal.write([NewEntry(card.id, "card.priority", payload)], operator.name)
-        return self.get_by_id(card.id)
+        return self._commit(NewEntry(card.id, "card.priority", payload), operator)
 
     def change_status(
         self,
@@ -252,8 +264,7 @@ class CardService:
         payload: dict[str, Any] = {"status": target, "from": card.status, "reason": reason.strip()}
         if target == CLOSED:
             payload["closure"] = self._closure(card, closure, confirmed_by)
-        self.journal.write([NewEntry(card.id, "card.status", payload)], operator.name)
-        return self.get_by_id(card.id)
+        return self._commit(NewEntry(card.id, "card.status", payload), operator)
 
     def _closure(
         self, card: Card, closure: Mapping[str, str] | None, confirmed_by: str
@@ -269,7 +280,7 @@ class CardService:
         restored = card.restored_at or self.clock.now()
         observed = self.clock.now() - restored
         if not confirmed_by.strip() and observed < self.rules.observation:
-            left = int((self.rules.observation - observed).total_seconds() // 60) + 1
+            left = -int(-(self.rules.observation - observed).total_seconds() // 60)  # ceil
             raise TransitionError(
                 f"card {card.number} is in monitoring for {left} more min; close it after "
                 "that, or name who confirmed recovery"
@@ -282,8 +293,7 @@ class CardService:
         body = str(text or "").strip()
         if not body:
             raise ValidationError("a note needs text", field="text")
-        self.journal.write([NewEntry(card.id, "card.note", {"text": body})], operator.name)
-        return self.get_by_id(card.id)
+        return self._commit(NewEntry(card.id, "card.note", {"text": body}), operator)
 
     def post_status_message(
         self, number: str, text: str, next_update_at: datetime | None, operator: Operator
@@ -296,8 +306,7 @@ class CardService:
             "text": body,
             "next_update_at": next_update_at.isoformat() if next_update_at else None,
         }
-        self.journal.write([NewEntry(card.id, "card.status_message", payload)], operator.name)
-        return self.get_by_id(card.id)
+        return self._commit(NewEntry(card.id, "card.status_message", payload), operator)
 
     def acknowledge(self, number: str, who: str, how: str, operator: Operator) -> Card:
         card = self._open(number)
@@ -305,12 +314,10 @@ class CardService:
         if how not in ACK_METHODS:
             raise ValidationError(f"how must be one of {', '.join(ACK_METHODS)}", field="how")
         payload = {"who": person, "how": how}
-        self.journal.write([NewEntry(card.id, "card.ack", payload)], operator.name)
-        return self.get_by_id(card.id)
+        return self._commit(NewEntry(card.id, "card.ack", payload), operator)
 
     def confirm(self, number: str, operator: Operator) -> Card:
         card = self._open(number)
         if card.confirmed_at is not None:
             raise ValidationError(f"card {card.number} is already confirmed")
-        self.journal.write([NewEntry(card.id, "card.confirmed", {})], operator.name)
-        return self.get_by_id(card.id)
+        return self._commit(NewEntry(card.id, "card.confirmed", {}), operator)
