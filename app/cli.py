@@ -83,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`... | head`): not an error of ours; keep the exit quiet.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

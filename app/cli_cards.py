@@ -11,6 +11,7 @@ from app.models.projection import INTAKE_FIELDS
 from app.services.card import Card
 from app.services.queue import ranked
 from app.services.sla import clocks_for
+from app.services.timeline import local_time, timeline
 
 
 def _desk(args: argparse.Namespace) -> Desk:
@@ -88,7 +89,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             due = f"{nearest.name} {_fmt_left(left.total_seconds())}" if nearest and left else "-"
             print(
                 f"{card.number:<8} {card.priority} {card.status_label:<22} "
-                f"{card.registered_at.astimezone(tz):%d.%m %H:%M}  {due:<18} "
+                f"{local_time(card.registered_at, tz)}  {due:<18} "
                 f"{card.site}: {card.symptom}"
             )
         if not cards:
@@ -113,12 +114,12 @@ def cmd_show(args: argparse.Namespace) -> int:
             if value:
                 print(f"  {name}: {value}")
         for clock in clocks_for(card, desk.rules, desk.clock.now()).all():
-            due = clock.due.astimezone(tz).strftime("%d.%m %H:%M") if clock.due else "-"
+            due = local_time(clock.due, tz) if clock.due else "-"
             print(f"  clock {clock.name}: {clock.state} (due {due})")
         print("  timeline:")
-        for entry in desk.cards.timeline(card.number):
-            when = entry.at.astimezone(tz).strftime("%d.%m %H:%M:%S")
-            print(f"    {when} {entry.operator}: {entry.kind} {entry.payload_json()}")
+        for line in timeline(desk.cards.timeline(card.number)):
+            detail = f" ({line.detail})" if line.detail else ""
+            print(f"    {local_time(line.at, tz, seconds=True)}  {line.who}: {line.title}{detail}")
     return 0
 
 

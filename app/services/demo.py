@@ -43,8 +43,15 @@ def fill_demo(journal: Journal, rules: DispatchRules, end: datetime) -> int:
     # The journal stamps entries with its own clock; point it at the walking one for the demo.
     journal.use_clock(clock)
 
+    watch = SlaWatch(journal, rules)
+
     def at(minutes_before_end: float) -> None:
-        clock.set(end - timedelta(minutes=minutes_before_end))
+        # Walk through every deadline on the way, as a running desk would have noticed it.
+        target = end - timedelta(minutes=minutes_before_end)
+        while (wake := watch.next_wake(clock.now())) is not None and wake <= target:
+            clock.set(wake)
+            watch.record_breaches(wake)
+        clock.set(target)
 
     at(235)
     cards.register(_intake("workstation", "HQ", "Accounting PC will not boot",
@@ -136,5 +143,6 @@ def fill_demo(journal: Journal, rules: DispatchRules, end: datetime) -> int:
                         closure={"cause": "toner empty", "workaround": "spare printer",
                                  "fix": "toner replaced", "lessons": "keep spare toner at HQ"})
     at(0)
-    SlaWatch(journal, rules).record_breaches(clock.now())
+    at(0)
+    watch.record_breaches(clock.now())
     return journal.count_cards()

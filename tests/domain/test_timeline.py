@@ -1,0 +1,41 @@
+"""The timeline reads the same in words everywhere; unknown kinds still show."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from app.models.entry import Entry
+from app.services.cards import CardService
+from app.services.timeline import describe, local_time, timeline
+
+from .conftest import DISPATCHER, LEAD, intake
+
+
+def test_a_cards_story_in_words(cards: CardService) -> None:
+    card = cards.register(intake(impact="medium"), DISPATCHER)
+    cards.change_priority(card.number, "P1", "hospital wing affected", LEAD, evidence="call")
+    cards.change_status(card.number, "waiting_contractor", DISPATCHER, reason="vendor en route")
+    lines = timeline(cards.timeline(card.number))
+    assert [line.title for line in lines] == [
+        "Registered A-0001 as P2",
+        "Priority P2 → P1",
+        "Status Registered → Waiting for contractor",
+    ]
+    assert lines[1].detail == "hospital wing affected · evidence: call · shift_lead"
+    assert lines[1].who == "M. Keller"
+
+
+def test_unknown_kinds_show_their_payload() -> None:
+    entry = Entry("0190-x", "c1", "ladder.future_kind", {"tier": 2}, "000000000000001.00000.d1",
+                  "d1", "system")
+    line = describe(entry)
+    assert (line.title, line.detail) == ("ladder.future_kind", '{"tier":2}')
+
+
+def test_local_time_names_the_zone_on_the_night_clocks_go_back() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    first = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    second = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    assert local_time(first, berlin) == "25.10 02:30 CEST"
+    assert local_time(second, berlin) == "25.10 02:30 CET"
