@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
@@ -75,6 +75,32 @@ def write_transaction(engine: Engine, path: Path | str) -> Iterator[Connection]:
         raise translate(exc, path) from exc
     except sqlite3.Error as exc:
         raise translate(exc, path) from exc
+
+
+@contextmanager
+def raw_write(engine: Engine, path: Path | str) -> Iterator[sqlite3.Cursor]:
+    """The hot write path: one BEGIN IMMEDIATE ... COMMIT on a pooled connection's plain
+    sqlite3 cursor. Every card action goes through here; SQLAlchemy's per-statement and
+    per-transaction bookkeeping would cost more than the commit's own fsync."""
+    try:
+        pooled = engine.raw_connection()
+    except DBAPIError as exc:
+        raise translate(exc, path) from exc
+    try:
+        conn = cast(sqlite3.Connection, pooled.driver_connection)
+        cur = conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+            cur.execute("COMMIT")
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            cur.close()
+    except sqlite3.Error as exc:
+        raise translate(exc, path) from exc
+    finally:
+        pooled.close()
 
 
 @contextmanager

@@ -12,7 +12,7 @@ import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -43,9 +43,10 @@ _UPSERT_CARD = text(
 _INSERT_ENTRY_RAW = _INSERT_ENTRY.text
 _INSERT_FACT_RAW = _INSERT_FACT.text
 _UPSERT_CARD_RAW = _UPSERT_CARD.text
-_UPSERT_META_RAW = (
-    "INSERT INTO desk_meta (key, value) VALUES (?, ?)"
-    " ON CONFLICT(key) DO UPDATE SET value=excluded.value"
+# The counter is text in desk_meta; one statement bumps it and returns the new value.
+_NEXT_NUMBER_RAW = (
+    "INSERT INTO desk_meta (key, value) VALUES (?, '1')"
+    " ON CONFLICT(key) DO UPDATE SET value=CAST(value AS INTEGER) + 1 RETURNING value"
 )
 _ENTRY_COLUMNS = "id, card_id, kind, payload, hlc, desk_id, operator, schema, server_seq"
 
@@ -155,10 +156,8 @@ class Journal:
 
     def _next_number(self, cur: sqlite3.Cursor) -> str:
         key = f"counter:{self._desk_code}"
-        row = cur.execute("SELECT value FROM desk_meta WHERE key=?", (key,)).fetchone()
-        n = int(row[0] if row else "0") + 1
-        cur.execute(_UPSERT_META_RAW, (key, str(n)))
-        return f"{self._desk_code}-{n:04d}"
+        row = cur.execute(_NEXT_NUMBER_RAW, (key,)).fetchone()
+        return f"{self._desk_code}-{int(row[0]):04d}"
 
     def write(self, new: Sequence[NewEntry], operator: str) -> list[Entry]:
         """Append entries and update the cards they touch; durable when this returns.
@@ -183,10 +182,7 @@ class Journal:
     ) -> tuple[list[Entry], dict[str, CardState | None]]:
         written: list[Entry] = []
         states: dict[str, CardState | None] = {}
-        with db.write_transaction(self._engine, self.path) as conn:
-            # The hot path of every action: plain sqlite3 statements on the transaction's own
-            # connection (SQLAlchemy's per-statement overhead would triple the cost of a save).
-            cur = cast(sqlite3.Connection, conn.connection.dbapi_connection).cursor()
+        with db.raw_write(self._engine, self.path) as cur:
             for item in new:
                 payload = item.payload
                 if item.kind == "card.registered" and "number" not in payload:
@@ -207,7 +203,9 @@ class Journal:
                         continue
                 else:
                     cur.execute(_INSERT_ENTRY_RAW, params)
-                if entry.card_id not in states:
+                if item.kind == "card.registered" and item.id is None:
+                    states[entry.card_id] = None  # a fresh card id: nothing to load
+                elif entry.card_id not in states:
                     row = cur.execute(
                         "SELECT state FROM cards WHERE id=?", (entry.card_id,)
                     ).fetchone()
@@ -217,7 +215,6 @@ class Journal:
                 if state is not None:
                     cur.execute(_UPSERT_CARD_RAW, _card_params(state))
                 written.append(entry)
-            cur.close()
         return written, states
 
     def apply_remote(self, entries: Iterable[Entry], cursor: tuple[str, str] | None = None) -> int:
