@@ -33,7 +33,8 @@ def uuid7(unix_ms: int) -> str:
     value |= ((rand >> 68) & 0xFFF) << 64
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"  # formatted directly: uuid.UUID() costs more than the rest of a save
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def fact_id(key: str) -> str:

@@ -74,7 +74,8 @@ CARD_KINDS = frozenset(
 
 def new_state(entry: Entry) -> CardState:
     p = entry.payload
-    fields = {name: p.get("fields", {}).get(name) for name in INTAKE_FIELDS}
+    given = p.get("fields", {})
+    fields = {name: given.get(name) for name in INTAKE_FIELDS}
     at = p.get("registered_at") or entry.at.isoformat()
     return {
         "id": entry.card_id,
