@@ -20,6 +20,7 @@ EXIT_ERROR = 1
 COMMAND_MODULES = (
     "app.cli_cards",
     "app.cli_journal",
+    "app.cli_handover",
     "app.cli_roster",
 )
 

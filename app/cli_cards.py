@@ -62,7 +62,13 @@ def cmd_new(args: argparse.Namespace) -> int:
     intake["priority"] = args.priority
     intake["priority_reason"] = args.reason
     with _closing(_desk(args)) as desk:
-        card = desk.cards.register(intake, desk.operator)
+        registered_at = None
+        if args.registered_at:  # a paper card: keep the handwritten time, flag it entered late
+            from app.services.breakglass import parse_handwritten_time
+
+            registered_at = parse_handwritten_time(args.registered_at, desk.clock.now(),
+                                                   desk.rules.tz)
+        card = desk.cards.register(intake, desk.operator, registered_at=registered_at)
         if args.json:
             print_json(card_json(card, desk))
         else:
@@ -170,6 +176,7 @@ def register(sub: Any) -> None:
         new.add_argument("--" + name.replace("_", "-"), dest=name)
     new.add_argument("--priority", help="P1..P4 (or give --impact and --urgency)")
     new.add_argument("--reason", help="one-line reason for the priority")
+    new.add_argument("--registered-at", help="handwritten time of a paper card (HH:MM, local)")
     new.add_argument("--json", action="store_true")
     new.set_defaults(handler=cmd_new)
 

@@ -70,6 +70,19 @@ CARD_KINDS = frozenset(
         "sla.breach",
     }
 )
+# Escalation ladder facts (app/services/escalation_state.py explains each). They change no
+# card field -- the ladder's state is derived from them -- but they are card entries the store
+# must accept and the timeline shows. pager.stop/start live on a pseudo card (inbound.py).
+LADDER_KINDS = frozenset(
+    {"ladder.step", "ladder.page", "ladder.page_failed", "ladder.page_skipped",
+     "ladder.unreachable", "ladder.exhausted", "ladder.call_result", "ladder.reply",
+     "ladder.taken_over", "pager.stop", "pager.start"}
+)
+CARD_KINDS = CARD_KINDS | LADDER_KINDS
+# Shift handover entries (app/services/handover.py). They are not about one card, so they
+# live under the pseudo card id "handover" and never make a card row; accepting a handover
+# moves ownership of every listed card in ONE entry.
+HANDOVER_KINDS = frozenset({"handover.edited", "handover.accepted", "handover.overridden"})
 
 
 def new_state(entry: Entry) -> CardState:
@@ -142,6 +155,10 @@ def apply(state: CardState | None, entry: Entry) -> CardState | None:
     elif kind == "card.confirmed":
         if s["confirmed_at"] is None:
             s["confirmed_at"] = at
+    elif kind == "card.renumbered":
+        # The store found the number already taken (a desk restored from an old backup
+        # reissued it); app/sync/engine.py writes this rename.
+        s["number"] = p["number"]
     elif kind == "card.report":
         s["report_count"] = int(s["report_count"]) + 1
     elif kind == "sla.breach":

@@ -1,0 +1,190 @@
+"""`dispatch-desk handover ...`, `breakglass` and `activity-log`: the shift change on paper.
+
+    handover [--out FILE.pdf] [--paper a4|letter]    draft the sheet (text, or a PDF)
+    handover edit TARGET FIELD TEXT                  the outgoing lead's edit (TARGET: sheet or
+                                                     a card number), kept in the journal
+    handover accept --incoming NAME --read-back A-0004 A-0007 ...
+    handover override --reason TEXT [--incoming NAME]
+    handover status
+    breakglass --out FILE.pdf                        the break-glass packet
+    activity-log --out FILE.pdf                      the shift's ICS-214-style activity log
+"""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from app.bootstrap import Desk, build_desk
+from app.services.breakglass import build_packet
+from app.services.card import Card
+from app.services.handover import HandoverService
+from app.services.handover_sheet import HandoverSheet, hm
+from app.services.shifts import load_shifts
+
+
+def _desk(args: argparse.Namespace) -> Desk:
+    from app.cli import settings_from
+
+    return build_desk(settings_from(args))
+
+
+def _service(desk: Desk, args: argparse.Namespace) -> HandoverService:
+    return HandoverService(desk.journal, desk.rules, load_shifts(args.shifts), desk.clock)
+
+
+def _qt() -> Any:
+    """Printing needs a QGuiApplication; a command line has no screen, so use offscreen."""
+    from PySide6.QtGui import QGuiApplication
+
+    return QGuiApplication.instance() or QGuiApplication(["dispatch-desk", "-platform",
+                                                           "offscreen"])
+
+
+def _pdf(job: Any, out: Path, paper: str) -> int:
+    from app.ui.printing import write_pdf
+
+    app = _qt()
+    pages = write_pdf(job, out, paper)
+    del app
+    return pages
+
+
+def _print_text(sheet: HandoverSheet) -> None:
+    print(f"{sheet.site} · desk {sheet.desk} · shift {sheet.shift.label}")
+    state = "PENDING" if sheet.acceptance is None else sheet.acceptance.kind.upper()
+    print(f"outgoing: {sheet.outgoing_lead or '-'}  incoming: {sheet.incoming_lead or '-'}  "
+          f"handover: {state}")
+    for line in sheet.headline:
+        print(f"  {line}")
+    for b in sheet.cards:
+        mark = "*" if b.critical else " "
+        print(f"{mark}{b.number:<8} {b.priority} {b.status:<24} {b.next_step} "
+              f"(by {hm(b.next_step_at, sheet.tz, sheet.drafted_at)})")
+    if sheet.critical_numbers:
+        print("read back before accepting (*): " + " ".join(sheet.critical_numbers))
+
+
+def cmd_handover(args: argparse.Namespace) -> int:
+    with closing(_desk(args)) as desk:
+        sheet = _service(desk, args).draft(args.outgoing or "")
+        if args.out:
+            from app.ui.print_sheets import handover_job
+
+            pages = _pdf(handover_job(sheet), args.out, args.paper)
+            print(f"handover sheet for {sheet.shift.label} written to {args.out} "
+                  f"({pages} pages, {len(sheet.cards)} open cards)")
+        else:
+            _print_text(sheet)
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    with closing(_desk(args)) as desk:
+        _service(desk, args).edit(args.target, args.field, " ".join(args.text), desk.operator)
+        print(f"handover draft: {args.target} {args.field} updated")
+    return 0
+
+
+def cmd_accept(args: argparse.Namespace) -> int:
+    with closing(_desk(args)) as desk:
+        done = _service(desk, args).accept(args.incoming, args.read_back or [], desk.operator,
+                                           outgoing=args.outgoing or "")
+        print(f"handover accepted by {done.incoming} from {done.outgoing}: "
+              f"{len(done.card_ids)} open cards now owned by {done.incoming}")
+    return 0
+
+
+def cmd_override(args: argparse.Namespace) -> int:
+    with closing(_desk(args)) as desk:
+        done = _service(desk, args).override(args.reason or "", desk.operator,
+                                             incoming=args.incoming or "")
+        print(f"handover overridden by {desk.operator.name}: {len(done.card_ids)} open cards "
+              f"moved to {done.incoming or 'the incoming shift'} ({done.reason})")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with closing(_desk(args)) as desk:
+        service = _service(desk, args)
+        status = service.status()
+        tz = service.plan.tz
+        print(f"handover of shift {status.shift.label}: {status.state}")
+        cards = [Card.from_state(s) for s in desk.journal.cards(open_only=True)]
+        for card_id, owner in sorted(service.owners(cards).items(),
+                                     key=lambda kv: kv[1].since):
+            number = next(c.number for c in cards if c.id == card_id)
+            print(f"  {number:<8} owner: {owner.label()} since {hm(owner.since, tz)}")
+    return 0
+
+
+def cmd_breakglass(args: argparse.Namespace) -> int:
+    from app.ui.print_sheets import breakglass_job
+
+    with closing(_desk(args)) as desk:
+        plan = load_shifts(args.shifts)
+        packet = build_packet(plan=plan, desk=desk.journal.desk_code,
+                              cards=desk.cards.open_cards(), rules=desk.rules,
+                              now=desk.clock.now(), blank_cards=args.blank)
+        pages = _pdf(breakglass_job(packet), args.out, args.paper)
+        print(f"break-glass packet written to {args.out} ({pages} pages, "
+              f"{len(packet.cards)} open cards, {len(packet.blank_numbers)} blank cards)")
+    return 0
+
+
+def cmd_activity(args: argparse.Namespace) -> int:
+    from app.ui.print_sheets import activity_job
+
+    with closing(_desk(args)) as desk:
+        log = _service(desk, args).activity_log()
+        pages = _pdf(activity_job(log), args.out, args.paper)
+        print(f"activity log for {log.shift.label} written to {args.out} ({pages} pages, "
+              f"{len(log.lines)} entries)")
+    return 0
+
+
+def _paper(parser: argparse.ArgumentParser, out_required: bool) -> None:
+    parser.add_argument("--out", type=Path, required=out_required, help="PDF file to write")
+    parser.add_argument("--paper", default="a4", choices=("a4", "letter"))
+    parser.add_argument("--shifts", type=Path, help="shift times TOML (default: shipped)")
+
+
+def register(sub: Any) -> None:
+    ho = sub.add_parser("handover", help="the shift handover sheet: draft, edit, accept")
+    _paper(ho, False)
+    ho.add_argument("--outgoing", help="the outgoing lead's name")
+    ho.set_defaults(handler=cmd_handover)
+    hsub = ho.add_subparsers(dest="handover_command", metavar="ACTION")
+
+    edit = hsub.add_parser("edit", help="change a line of the draft (kept in the journal)")
+    edit.add_argument("target", help="'sheet' or a card number")
+    edit.add_argument("field", help="sheet: overall, biggest_risk, first_action, hazard; "
+                      "card: next_step, contingency, risks, workaround")
+    edit.add_argument("text", nargs="+")
+    edit.set_defaults(handler=cmd_edit)
+
+    acc = hsub.add_parser("accept", help="the incoming lead accepts every open card")
+    acc.add_argument("--incoming", required=True, help="the incoming lead's name")
+    acc.add_argument("--outgoing", help="the outgoing lead's name")
+    acc.add_argument("--read-back", nargs="*", metavar="NUMBER",
+                     help="critical cards the incoming lead read back")
+    acc.set_defaults(handler=cmd_accept)
+
+    ovr = hsub.add_parser("override", help="move ownership without read-back, with a reason")
+    ovr.add_argument("--reason", required=True)
+    ovr.add_argument("--incoming", help="who takes over, if known")
+    ovr.set_defaults(handler=cmd_override)
+
+    st = hsub.add_parser("status", help="pending or accepted, and each open card's owner")
+    st.set_defaults(handler=cmd_status)
+
+    bg = sub.add_parser("breakglass", help="print the break-glass packet to a PDF")
+    _paper(bg, True)
+    bg.add_argument("--blank", type=int, help="number of blank paper cards")
+    bg.set_defaults(handler=cmd_breakglass)
+
+    log = sub.add_parser("activity-log", help="print the shift's ICS-214 activity log to a PDF")
+    _paper(log, True)
+    log.set_defaults(handler=cmd_activity)

@@ -1,0 +1,287 @@
+"""The shift lead's wallboard: full screen, dark, read from five metres, no interaction.
+
+`WallboardWindow(desk, events)` listens to the app-wide DeskEvents: `changed` re-reads only
+the cards it names (all of them for None), `tick` (once a second) recomputes the view from
+the cached cards and probes the journal. The widget paints the `BoardView` itself, and only
+when something visible changed: the "as of" clock repaints its own corner, nothing else
+flickers. Every size is derived from the window height, so a laptop and a 4K screen show the
+same board. The facts other parts own (sync, rota, ladders) come in as optional callables
+polled on each tick; they must be cheap (return what the owner already holds).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent
+from PySide6.QtWidgets import QWidget
+
+from app.bootstrap import Desk
+from app.services.card import Card
+from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
+from app.services.handover import HandoverService
+from app.services.metrics import local_midnight
+from app.services.shifts import ShiftPlan
+from app.ui.events import DeskEvents
+from app.ui.wallboard_view import BoardView, build_view
+
+log = logging.getLogger(__name__)
+
+BG = QColor("#0d1117")
+PANEL = QColor("#161b22")
+TEXT = QColor("#f0f3f6")
+DIM = QColor("#aab4bf")
+RED = QColor("#ff6b6b")
+AMBER = QColor("#ffb020")
+GREEN = QColor("#4cd37a")
+PRIORITY_BG = {"P1": QColor("#d7263d"), "P2": QColor("#f08a24"), "P3": QColor("#3b82f6"),
+               "P4": QColor("#6b7280")}
+STATE_COLOR = {"breached": RED, "soon": AMBER, "unacknowledged": TEXT}
+FONT = "DejaVu Sans"
+
+
+class WallboardWindow(QWidget):
+    def __init__(
+        self, desk: Desk, events: DeskEvents, *, shifts: ShiftPlan | None = None,
+        sync: Callable[[], SyncFacts | None] | None = None,
+        on_call: Callable[[datetime], Sequence[OnCallLine] | None] | None = None,
+        escalations: Callable[[], Mapping[str, EscalationLine] | None] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        self._handover = (HandoverService(desk.journal, desk.rules, shifts, desk.clock)
+                          if shifts else None)
+        self._sync, self._on_call_source, self._escalations = sync, on_call, escalations
+        self._cards: dict[str, Card] = {}
+        self._loaded_at = desk.clock.now()
+        self.view: BoardView | None = None
+        self.repaints = 0
+        self.setWindowTitle("Dispatch Desk wallboard")
+        self.setCursor(Qt.CursorShape.BlankCursor)  # nothing to click: no pointer in the way
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setMinimumSize(640, 360)
+        self._reload(None)
+        self.refresh()
+        events.changed.connect(self._on_changed)
+        events.tick.connect(self.refresh)
+
+    # -- data -----------------------------------------------------------------------------
+
+    def _reload(self, ids: Any) -> None:
+        try:
+            if ids is None:
+                start = local_midnight(self.desk.clock.now(), self.desk.rules.tz)
+                cards = (Card.from_state(s) for s in self.desk.journal.cards())
+                self._cards = {c.id: c for c in cards if c.is_open or (c.closed_at or start)
+                               >= start}
+            else:
+                for card_id in ids:
+                    self._cards[card_id] = Card.from_state(self.desk.journal.card(card_id))
+            self._loaded_at = self.desk.clock.now()
+        except Exception:  # noqa: BLE001 - the board shows STALE; the log has the cause
+            log.exception("wallboard: reading the journal failed")
+
+    def _on_changed(self, ids: Any) -> None:
+        self._reload(ids)
+        self.refresh()
+
+    def _probe(self) -> None:
+        """One cheap read a second: a journal that cannot be read makes the board STALE."""
+        try:
+            self.desk.journal.get_meta("desk_id")
+            self._loaded_at = self.desk.clock.now()
+        except Exception:  # noqa: BLE001
+            log.warning("wallboard: journal probe failed", exc_info=True)
+
+    def refresh(self) -> None:
+        self._probe()
+        now = self.desk.clock.now()
+        view = build_view(
+            cards=list(self._cards.values()), rules=self.desk.rules, now=now,
+            loaded_at=self._loaded_at,
+            handover=self._handover.status(now, [c for c in self._cards.values() if c.is_open])
+            if self._handover else None,
+            sync=self._sync() if self._sync else None,
+            on_call=self._on_call_source(now) if self._on_call_source else None,
+            escalations=self._escalations() if self._escalations else None,
+        )
+        old, self.view = self.view, view
+        if old is None or _without_clock(old) != _without_clock(view):
+            self.repaints += 1
+            self.update()
+        elif old.as_of != view.as_of:
+            self.update(self._clock_rect())
+
+    # -- painting -------------------------------------------------------------------------
+
+    def _unit(self) -> float:
+        return max(8.0, self.height() / 34)
+
+    def _clock_rect(self) -> QRect:
+        u = self._unit()
+        return QRect(int(self.width() * 0.62), 0, int(self.width() * 0.38), int(3 * u))
+
+    def _font(self, size: float, bold: bool = False) -> QFont:
+        font = QFont(FONT)
+        font.setPixelSize(max(6, int(size)))
+        font.setBold(bold)
+        return font
+
+    def _text(self, p: QPainter, rect: QRect, text: str, size: float, color: QColor,
+              bold: bool = False, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> None:
+        font = self._font(size, bold)
+        p.setFont(font)
+        p.setPen(color)
+        elided = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, rect.width())
+        p.drawText(rect, int(align | Qt.AlignmentFlag.AlignVCenter), elided)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        view = self.view
+        if view is None:
+            return
+        p = QPainter(self)
+        p.fillRect(self.rect(), BG)
+        u = self._unit()
+        w, h = self.width(), self.height()
+        pad = int(u * 0.6)
+        self._header(p, view, u, w, pad)
+        left = QRect(pad, int(3.4 * u), int(w * 0.6) - pad, h - int(3.4 * u) - pad)
+        right = QRect(int(w * 0.6) + pad, int(3.4 * u), int(w * 0.4) - 2 * pad, left.height())
+        self._risk(p, view, u, left)
+        self._side(p, view, u, right)
+        if view.stale:  # a stale board must never look calm: a red frame round everything
+            pen = p.pen()
+            pen.setColor(RED)
+            pen.setWidth(int(u * 0.4))
+            p.setPen(pen)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(self.rect().adjusted(int(u * 0.2), int(u * 0.2), -int(u * 0.2),
+                                            -int(u * 0.2)))
+        p.end()
+
+    def _header(self, p: QPainter, view: BoardView, u: float, w: int, pad: int) -> None:
+        p.fillRect(QRect(0, 0, w, int(3 * u)), PANEL)
+        site = self._handover.plan.site if self._handover else "Dispatch Desk"
+        self._text(p, QRect(pad, 0, int(w * 0.3), int(3 * u)), site, 1.3 * u, TEXT, True)
+        band = QRect(int(w * 0.3), int(0.4 * u), int(w * 0.32), int(2.2 * u))
+        if view.handover_pending:
+            p.fillRect(band, AMBER)
+        self._text(p, band.adjusted(pad, 0, -pad, 0), view.handover, 1.2 * u,
+                   BG if view.handover_pending else DIM, view.handover_pending,
+                   Qt.AlignmentFlag.AlignHCenter)
+        clock = self._clock_rect().adjusted(pad, 0, -pad, 0)
+        p.fillRect(self._clock_rect(), RED if view.stale else PANEL)
+        label = f"STALE · as of {view.as_of}" if view.stale else f"as of {view.as_of}"
+        self._text(p, clock, label, 1.6 * u, TEXT, True, Qt.AlignmentFlag.AlignRight)
+
+    def _risk(self, p: QPainter, view: BoardView, u: float, area: QRect) -> None:
+        y = area.top()
+        title = "NEEDS ACTION" if view.rows else "NEEDS ACTION: nothing unacknowledged or at risk"
+        self._text(p, QRect(area.left(), y, area.width(), int(1.8 * u)), title, 1.1 * u, DIM, True)
+        y += int(2 * u)
+        row_h = int(2.3 * u)
+        room = max(0, (area.bottom() - y - int(5 * u)) // row_h)
+        for row in view.rows[:room]:
+            p.fillRect(QRect(area.left(), y, area.width(), row_h - int(0.3 * u)), PANEL)
+            pill = QRect(area.left(), y, int(2.6 * u), row_h - int(0.3 * u))
+            p.fillRect(pill, PRIORITY_BG.get(row.priority, DIM))
+            self._text(p, pill, row.priority, 1.3 * u, TEXT, True, Qt.AlignmentFlag.AlignHCenter)
+            x = pill.right() + int(0.6 * u)
+            self._text(p, QRect(x, y, int(5.2 * u), row_h), row.number, 1.2 * u, TEXT, True)
+            state_w = int(area.width() * 0.45)
+            self._text(p, QRect(area.right() - state_w, y, state_w - int(0.5 * u), row_h),
+                       row.text, 1.15 * u, STATE_COLOR[row.state], True,
+                       Qt.AlignmentFlag.AlignRight)
+            what = QRect(x + int(5.4 * u), y, area.right() - state_w - x - int(5.6 * u), row_h)
+            self._text(p, what, row.what, 1.05 * u, DIM)
+            y += row_h
+        hidden = view.more + max(0, len(view.rows) - room)
+        if hidden:
+            self._text(p, QRect(area.left(), y, area.width(), int(1.6 * u)),
+                       f"+ {hidden} more at risk", 1.1 * u, AMBER, True)
+            y += int(1.8 * u)
+        y += int(0.6 * u)
+        self._text(p, QRect(area.left(), y, area.width(), int(1.6 * u)), "ESCALATIONS IN FLIGHT",
+                   1.0 * u, DIM, True)
+        y += int(1.7 * u)
+        lines = view.escalations
+        shown = ["no ladder data at this desk"] if lines is None else list(lines) or ["none"]
+        for line in shown[: max(1, (area.bottom() - y) // int(1.5 * u))]:
+            self._text(p, QRect(area.left(), y, area.width(), int(1.5 * u)), line, 1.05 * u,
+                       AMBER if lines else DIM)
+            y += int(1.5 * u)
+
+    def _tiles(self, p: QPainter, u: float, area: QRect, y: int,
+               tiles: Sequence[tuple[str, QColor, QColor]], size: float, per_row: int = 4
+               ) -> int:
+        """Rows of tiles (text, band or fill colour, text colour; BG as text colour means a
+        filled tile)."""
+        tile_w = area.width() // per_row
+        for i, (text, band, color) in enumerate(tiles):
+            row, col = divmod(i, per_row)
+            tile = QRect(area.left() + col * tile_w, y + row * int(3.0 * u),
+                         tile_w - int(0.4 * u), int(2.7 * u))
+            p.fillRect(tile, PANEL if color is not BG else band)
+            p.fillRect(QRect(tile.left(), tile.top(), tile.width(), int(0.35 * u)), band)
+            self._text(p, tile.adjusted(int(0.2 * u), int(0.3 * u), -int(0.2 * u), 0), text,
+                       size, TEXT if color is BG else color, True, Qt.AlignmentFlag.AlignHCenter)
+        rows = max(1, -(-len(tiles) // per_row))
+        return y + rows * int(3.0 * u) + int(0.2 * u)
+
+    def _label(self, p: QPainter, u: float, area: QRect, y: int, label: str) -> int:
+        self._text(p, QRect(area.left(), y, area.width(), int(1.5 * u)), label, 1.0 * u, DIM,
+                   True)
+        return y + int(1.6 * u)
+
+    def _side(self, p: QPainter, view: BoardView, u: float, area: QRect) -> None:
+        y = self._label(p, u, area, area.top(), "OPEN BY PRIORITY")
+        y = self._tiles(p, u, area, y, [(f"{prio} {count}", PRIORITY_BG[prio], TEXT)
+                                        for prio, count in view.counts], 1.6 * u)
+        y = self._pair(p, u, area, y, "UNASSIGNED", view.unassigned,
+                       AMBER if view.unassigned != "0" else TEXT)
+        y = self._label(p, u, area, y, "DESK LINKS")
+        if view.desks:
+            # A stale desk is a filled red tile: the one thing on the right that must shout.
+            y = self._tiles(p, u, area, y, [
+                (f"{d.desk} {d.text}", RED if d.stale else GREEN, BG if d.stale else TEXT)
+                for d in view.desks], 1.0 * u, per_row=3)
+        else:
+            self._text(p, QRect(area.left(), y, area.width(), int(1.5 * u)),
+                       "this desk only (no sync)", 1.1 * u, DIM)
+            y += int(1.9 * u)
+        y = self._label(p, u, area, y, "SLA MET TODAY (reaction and recovery)")
+        y = self._tiles(p, u, area, y, [(f"{prio} {share}", PRIORITY_BG[prio], TEXT)
+                                        for prio, share in view.compliance], 1.15 * u)
+        y = self._pair(p, u, area, y, "REACTION TODAY", view.reaction, TEXT)
+        y = self._list(p, u, area, y, "ON CALL NOW", view.on_call_now)
+        self._list(p, u, area, y, "ON CALL NEXT", view.on_call_next)
+
+    def _pair(self, p: QPainter, u: float, area: QRect, y: int, label: str, value: str,
+              color: QColor) -> int:
+        self._text(p, QRect(area.left(), y, area.width(), int(1.5 * u)), label, 1.0 * u, DIM, True)
+        self._text(p, QRect(area.left(), y + int(1.4 * u), area.width(), int(1.9 * u)), value,
+                   1.5 * u, color, True)
+        return y + int(3.4 * u)
+
+    def _list(self, p: QPainter, u: float, area: QRect, y: int, label: str,
+              lines: Sequence[str] | None) -> int:
+        self._text(p, QRect(area.left(), y, area.width(), int(1.5 * u)), label, 1.0 * u, DIM, True)
+        y += int(1.5 * u)
+        for line in (["no rota data"] if lines is None else list(lines) or ["nobody"])[:3]:
+            if y + int(1.35 * u) > area.bottom():
+                break
+            self._text(p, QRect(area.left(), y, area.width(), int(1.35 * u)), line, 1.05 * u,
+                       TEXT if lines else DIM)
+            y += int(1.35 * u)
+        return y + int(0.4 * u)
+
+
+def _without_clock(view: BoardView) -> BoardView:
+    return replace(view, as_of="")
+

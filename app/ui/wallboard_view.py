@@ -1,0 +1,170 @@
+"""What the wallboard shows, as plain immutable data (no Qt): built from the cards, the
+clock and the optional facts, compared with the last one so the board repaints only when
+something a person can see has changed.
+
+Risk first, not volume: unacknowledged cards and those breaching soon relative to their own
+SLA lead the board; counts are secondary. Times are minute-grained on purpose: a countdown
+that changes every second draws the eye from across the room for no reason, and costs a
+repaint per second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from app.services.card import Card
+from app.services.desk_facts import STALE_AFTER, EscalationLine, OnCallLine, SyncFacts
+from app.services.handover import HandoverStatus
+from app.services.handover_sheet import hm
+from app.services.metrics import by_risk, day_metrics, minutes
+from app.services.rules import PRIORITIES, DispatchRules
+
+MAX_ROWS = 12
+
+
+@dataclass(frozen=True)
+class RiskRow:
+    number: str
+    priority: str
+    what: str
+    state: str  # "breached", "soon", "unacknowledged"
+    text: str
+
+
+@dataclass(frozen=True)
+class DeskRow:
+    desk: str
+    text: str
+    stale: bool
+
+
+@dataclass(frozen=True)
+class BoardView:
+    as_of: str  # "02:14:07": when the data shown was last known good
+    stale: bool
+    stale_reason: str
+    rows: tuple[RiskRow, ...]
+    more: int  # risk rows that did not fit
+    escalations: tuple[str, ...] | None  # None: no ladder data at this desk
+    counts: tuple[tuple[str, int], ...]
+    unassigned: str
+    compliance: tuple[tuple[str, str], ...]
+    reaction: str
+    on_call_now: tuple[str, ...] | None
+    on_call_next: tuple[str, ...] | None
+    handover: str
+    handover_pending: bool
+    desks: tuple[DeskRow, ...]
+
+
+def _short(delta: timedelta) -> str:
+    """'4m', '1h05': for tiles where 'min' does not fit at five-metre size."""
+    total = int(delta.total_seconds() // 60)
+    return f"{total}m" if total < 60 else f"{total // 60}h{total % 60:02d}"
+
+
+def _risk_rows(cards: Sequence[Card], rules: DispatchRules, now: datetime
+               ) -> list[RiskRow]:
+    rows = []
+    for risk in by_risk(cards, rules, now):
+        card, clock = risk.card, risk.nearest
+        if risk.breached and clock and clock.due:
+            state, text = "breached", f"BREACHED +{minutes(now - clock.due)}"
+        elif risk.breaching_soon and clock and clock.due:
+            share = int(100 * (risk.used or 0))
+            state, text = "soon", f"{clock.name} due in {minutes(clock.due - now)} ({share}%)"
+        elif risk.unacknowledged:
+            state = "unacknowledged"
+            text = f"no ack · {minutes(now - card.registered_at)}"
+        else:
+            continue
+        rows.append(RiskRow(card.number, card.priority, card.symptom, state, text))
+    return rows
+
+
+def _escalations(lines: Mapping[str, EscalationLine] | None, numbers: Mapping[str, str],
+                 tz: ZoneInfo, now: datetime) -> tuple[str, ...] | None:
+    if lines is None:
+        return None
+    out = []
+    for line in lines.values():
+        if line.in_flight:
+            nxt = f", next tier {hm(line.next_tier_at, tz, now)}" if line.next_tier_at else ""
+            out.append(f"{numbers.get(line.card_id, '?')} tier {line.tier}/{line.tiers}: "
+                       f"paged {line.paged}{nxt}")
+    return tuple(out)
+
+
+def _on_call(lines: Sequence[OnCallLine] | None, nxt: bool, tz: ZoneInfo, now: datetime
+             ) -> tuple[str, ...] | None:
+    if lines is None:
+        return None
+    picked = [o for o in lines if o.is_next == nxt]
+    return tuple(
+        f"{o.group} {o.role}: {o.name} {o.phone}".rstrip()
+        + (f" from {hm(o.starts, tz, now)}" if nxt and o.starts else "")
+        for o in picked)
+
+
+def _handover(status: HandoverStatus | None, tz: ZoneInfo, now: datetime) -> tuple[str, bool]:
+    if status is None:
+        return "no shift plan", False
+    end = hm(status.shift.end, tz, now)
+    if status.state == "pending":
+        return f"handover {end} PENDING", True
+    if status.state == "overdue":
+        return f"handover {end} NOT ACCEPTED", True
+    if status.acceptance is not None:
+        who = status.acceptance.incoming or "incoming shift"
+        return f"handover {end} {status.state} by {who} {hm(status.acceptance.at, tz, now)}", False
+    return f"next handover {hm(status.shift.end, tz, now)}", False
+
+
+def build_view(
+    *, cards: Sequence[Card], rules: DispatchRules, now: datetime, loaded_at: datetime,
+    handover: HandoverStatus | None = None, sync: SyncFacts | None = None,
+    on_call: Sequence[OnCallLine] | None = None,
+    escalations: Mapping[str, EscalationLine] | None = None,
+) -> BoardView:
+    tz = rules.tz
+    metrics = day_metrics(cards, rules, now, tz)
+    rows = _risk_rows(cards, rules, now)
+    as_of = loaded_at if sync is None or sync.last_sync is None else min(loaded_at,
+                                                                         sync.last_sync)
+    stale_reason = ""
+    if now - loaded_at > STALE_AFTER:
+        stale_reason = "the journal could not be read"
+    elif sync is not None and (sync.last_sync is None or now - sync.last_sync > STALE_AFTER):
+        stale_reason = "no sync with the store"
+    desks = tuple(
+        DeskRow(d.desk, "STALE " + (_short(now - d.last_seen) if d.last_seen else "never")
+                if d.stale(now) else "ok", d.stale(now))
+        for d in (sync.desks if sync else ()))
+    compliance = tuple(
+        (p, f"{int(100 * share)}%" if (share := metrics.compliance[p].share) is not None
+         else "-") for p in PRIORITIES)
+    text, pending = _handover(handover, tz, now)
+    oldest = metrics.oldest_unassigned
+    return BoardView(
+        as_of=as_of.astimezone(tz).strftime("%H:%M:%S"),
+        stale=bool(stale_reason),
+        stale_reason=stale_reason,
+        rows=tuple(rows[:MAX_ROWS]),
+        more=max(0, len(rows) - MAX_ROWS),
+        escalations=_escalations(escalations, {c.id: c.number for c in cards}, tz, now),
+        counts=tuple(metrics.open_by_priority.items()),
+        unassigned=(f"{len(metrics.unassigned)} · oldest {minutes(oldest)}" if oldest is not None
+                    else "0"),
+        compliance=compliance,
+        reaction=f"median {minutes(metrics.reaction_median)} · p90 "
+                 f"{minutes(metrics.reaction_p90)}",
+        on_call_now=_on_call(on_call, False, tz, now),
+        on_call_next=_on_call(on_call, True, tz, now),
+        handover=text,
+        handover_pending=pending,
+        desks=desks,
+    )
+
