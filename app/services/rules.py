@@ -19,6 +19,8 @@ DEFAULT_RULES = Path(__file__).resolve().parent.parent / "defaults" / "policies.
 PRIORITIES = ("P1", "P2", "P3", "P4")
 LEVELS = ("high", "medium", "low")
 CLOCK_STARTS = ("registration", "confirmation")
+# Keys that carry canned timeline notes; the window binds them, other F-keys stay free.
+CANNED_NOTE_KEYS = ("F5", "F6", "F7", "F8")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,14 @@ class Category:
 
 
 @dataclass(frozen=True)
+class CannedNote:
+    """A timeline note the dispatcher adds with one key (F5-F8)."""
+
+    key: str
+    text: str
+
+
+@dataclass(frozen=True)
 class DispatchRules:
     timezone: str
     observation: timedelta
@@ -62,6 +72,7 @@ class DispatchRules:
     categories: tuple[Category, ...]
     policies: tuple[SlaPolicy, ...]
     business_hours: OperatingHours
+    canned_notes: tuple[CannedNote, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -137,6 +148,21 @@ def _policy(data: Mapping[str, Any], where: str, business: OperatingHours) -> Sl
     )
 
 
+def _canned_notes(data: Mapping[str, Any], source: str) -> tuple[CannedNote, ...]:
+    table = data.get("canned_notes", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}.canned_notes: expected a table of F-key = \"note\"")
+    notes = []
+    for key, note in table.items():
+        where = f"{source}.canned_notes.{key}"
+        if key not in CANNED_NOTE_KEYS:
+            raise ConfigError(f"{where}: use one of {', '.join(CANNED_NOTE_KEYS)}", field=key)
+        if not isinstance(note, str) or not note.strip() or "\n" in note.strip():
+            raise ConfigError(f"{where}: expected one line of text", field=key)
+        notes.append(CannedNote(key, note.strip()))
+    return tuple(sorted(notes, key=lambda n: CANNED_NOTE_KEYS.index(n.key)))
+
+
 def parse_rules(text: str, source: str = "policies") -> DispatchRules:
     try:
         data = tomllib.loads(text)
@@ -188,6 +214,7 @@ def parse_rules(text: str, source: str = "policies") -> DispatchRules:
         categories=tuple(categories),
         policies=policies,
         business_hours=business,
+        canned_notes=_canned_notes(data, source),
     )
 
 
