@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "app.cli_journal",
     "app.cli_handover",
     "app.cli_roster",
+    "app.cli_ladder",
 )
 
 

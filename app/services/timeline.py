@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from app.models.entry import Entry
 from app.services.card import STATUS_LABELS
+from app.services.ladder_timeline import LADDER_LINES
 
 CLOCK_LABELS = {"reaction": "reaction", "recovery": "recovery", "update": "status update"}
 
@@ -93,6 +94,11 @@ _DESCRIBE: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
     "card.ack": lambda p: (f"Acknowledged by {p.get('who', '?')}", f"by {p.get('how', '?')}"),
     "card.confirmed": lambda p: ("Confirmed by the dispatcher; clocks started", ""),
     "card.status_message": lambda p: ("Status message sent", str(p.get("text", ""))),
+    "card.renumbered": lambda p: (
+        f"Renumbered {p.get('was', '?')} → {p.get('number', '?')}",
+        "the number was already in use at the central store",
+    ),
+    **LADDER_LINES,
 }
 
 

@@ -1,0 +1,120 @@
+"""`dispatch-desk ladder ...`: run the escalation ladder headless, check a ladder file, and
+store the Twilio credentials in the OS keyring."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import re
+import signal
+import sys
+import threading
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from app.errors import ConfigError, ValidationError
+
+_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from app.adapters.secrets import SecretStore
+    from app.bootstrap import build_desk
+    from app.cli import settings_from
+    from app.escalation_scheduler import EscalationScheduler, build_escalation, twilio_pager_from
+
+    if args.poll <= 0:
+        raise ValidationError("--poll must be more than 0 seconds", field="--poll")
+    with closing(build_desk(settings_from(args))) as desk:
+        service = build_escalation(desk, twilio_pager_from(SecretStore()),
+                                   ladder_file=args.ladder, default_group=args.group)
+        stop = threading.Event()
+
+        def say(prefix: str) -> Any:
+            return lambda text: print(f"{prefix}{text}", file=sys.stderr, flush=True)
+
+        runner = EscalationScheduler(
+            service, desk.clock, poll_every_s=args.poll, on_alarm=say("ALARM: "),
+            on_error=say("error: "),
+            on_change=lambda cards: print(f"ladder: {len(cards)} card(s) updated", flush=True))
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        print(f"ladder {service.ladder.name!r} running on {desk.journal.path} "
+              f"(desk {desk.journal.desk_id}); Ctrl-C stops", flush=True)
+        runner.start()
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            runner.stop()
+            service.close()
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from app.cli import settings_from
+    from app.services.ladder import load_ladder
+    from app.services.roster_store import DeskRoster
+    from app.services.rules import load_rules
+
+    settings = settings_from(args)
+    ladder = load_ladder(args.file)
+    ladder.check_against(load_rules(settings.policies).notify)
+    for tier in ladder.tiers:
+        repeat = f" x{tier.repeat}" if tier.repeat > 1 else ""
+        print(f"tier {tier.number}: {tier.who}{repeat}, {' + '.join(tier.channels)}, "
+              f"wait {int(tier.wait.total_seconds())} s")
+    roster = DeskRoster.for_journal(settings.journal_path)
+    last = ladder.tiers[-1]
+    if roster.exists:
+        person = roster.roster.contact(str(last.person))
+        if person is None or not person.primary_phone:
+            raise ConfigError(f"the last tier's person {last.person!r} is not in the roster "
+                              f"{roster.path} with a phone number; add them or change "
+                              "the ladder", field="person")
+    print(f"ladder {ladder.name!r}: ok")
+    return 0
+
+
+def _ask(prompt: str, pattern: re.Pattern[str], field: str, example: str) -> str:
+    value = input(prompt).strip()
+    if not pattern.match(value):
+        raise ValidationError(f"{field} {value[:40]!r} is not valid; it looks like {example}. "
+                              "Nothing was stored.", field=field)
+    return value
+
+
+def cmd_set_credentials(args: argparse.Namespace) -> int:
+    from app.adapters.secrets import SecretStore
+    from app.escalation_scheduler import TWILIO_SECRETS
+
+    sid = _ask("Twilio account SID: ", _SID, "account SID", "AC followed by 32 hex digits")
+    token = getpass.getpass("Twilio auth token (not shown): ").strip()
+    if len(token) < 16:
+        raise ValidationError("the auth token is too short; copy it from the Twilio console. "
+                              "Nothing was stored.", field="auth token")
+    number = _ask("Sending number (E.164): ", _E164, "from-number", "+15551234567")
+    store = SecretStore()
+    for name, value in zip(TWILIO_SECRETS, (sid, token, number), strict=True):
+        store.set(name, value)
+    print(f"Twilio credentials stored in the OS keyring (service {store.service!r})")
+    return 0
+
+
+def register(sub: Any) -> None:
+    ladder = sub.add_parser("ladder", help="the escalation ladder and paging")
+    lsub = ladder.add_subparsers(dest="ladder_command", metavar="ACTION", required=True)
+    run = lsub.add_parser("run", help="run the ladder headless (pages by Twilio)")
+    run.add_argument("--ladder", type=Path, help="ladder TOML file (default: the shipped one)")
+    run.add_argument("--group", help="group whose rota pages when no routing rule matches")
+    run.add_argument("--poll", type=float, default=10.0,
+                     help="seconds between reads of SMS replies and call results")
+    run.set_defaults(handler=cmd_run)
+    check = lsub.add_parser("check", help="check a ladder file against the rules and roster")
+    check.add_argument("file", type=Path, nargs="?", help="ladder TOML (default: shipped)")
+    check.set_defaults(handler=cmd_check)
+    creds = lsub.add_parser("set-credentials",
+                            help="store the Twilio account SID, auth token and number")
+    creds.set_defaults(handler=cmd_set_credentials)

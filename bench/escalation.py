@@ -1,0 +1,182 @@
+"""`python -m bench.escalation`: how fast the ladder pages, with the real scheduler.
+
+Everything is real except Twilio: the journal file, the real `twilio` client, APScheduler 3's
+BackgroundScheduler, and the loopback stand-in for Twilio's REST API (tests/twilio_standin.py).
+
+1. P1 to first page: register a P1 and nudge the scheduler; the time until BOTH the SMS and
+   the call request have reached the stand-in, over 100 cards (one at a time, acknowledged by
+   phone after each). Baseline, measured in the same run: one bare `requests` POST of an SMS
+   to the same stand-in. Target: median and p99 <= 1 s (the field: "under 10 seconds").
+2. Tier steps: 50 P1 cards, one every 0.25 s, on a ladder of four 2-second tiers, nobody
+   answering (about 25 ladders in flight at once, ~20 pages a second); for the 200 steps,
+   how late each fired after its due time (the scheduler alone wakes tiers 2-4).
+   Target: p99 <= 1 s.
+3. Restart: a journal whose P1 fell due 20 minutes ago while the desk was off; from opening
+   the desk and starting the scheduler until both requests reach the stand-in (10 runs).
+   Target: <= 2 s.
+
+Last line: one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import requests
+
+from app.clock import FakeClock, SystemClock
+from app.escalation_scheduler import EscalationScheduler
+from tests.escalation.harness import DESK_NUMBER, DISPATCHER, LADDER_TOML, build, ladder
+from tests.twilio_standin import TwilioStandIn
+
+# Tiers of 2 s instead of minutes: 200 steps in ~20 s, with ~25 ladders in flight at once.
+FAST_LADDER = LADDER_TOML.replace('"40s"', '"2s"').replace("wait = 40", "wait = 2").replace(
+    '"30s"', '"2s"').replace('"60s"', '"2s"')
+CARD_GAP_S = 0.25
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError("timed out: the stand-in never got the pages")
+        time.sleep(0.0005)
+
+
+def posts(twilio: TwilioStandIn) -> int:
+    return sum(1 for r in twilio.requests if r.method == "POST")
+
+
+def baseline_post(twilio: TwilioStandIn, rounds: int) -> list[float]:
+    session = requests.Session()
+    session.trust_env = False
+    url = f"{twilio.base_url}/2010-04-01/Accounts/{twilio.account_sid}/Messages.json"
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        session.post(url, data={"To": "+15551239999", "From": DESK_NUMBER, "Body": "bench"},
+                     auth=(twilio.account_sid, twilio.auth_token), timeout=5).raise_for_status()
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def p1_to_page(folder: Path, twilio: TwilioStandIn, cards: int) -> list[float]:
+    desk = build(folder / "p1.sqlite", SystemClock(), twilio.base_url, twilio.account_sid,
+                 twilio.auth_token)
+    runner = EscalationScheduler(desk.service, desk.service.clock)
+    runner.start()
+    times = []
+    try:
+        for _ in range(cards):
+            before = posts(twilio)
+            t = time.monotonic()
+            card = desk.register("P1")
+            runner.nudge()
+            wait_for(lambda b=before: posts(twilio) >= b + 2)  # type: ignore[misc]
+            last = max(r.received_at for r in twilio.requests if r.method == "POST")
+            times.append(last - t)
+            desk.cards.acknowledge(desk.cards.get_by_id(card).number, "bench", "phone",
+                                   DISPATCHER)
+    finally:
+        runner.stop()
+        desk.close()
+    return times
+
+
+def step_lateness(folder: Path, twilio: TwilioStandIn, cards: int) -> list[float]:
+    desk = build(folder / "steps.sqlite", SystemClock(), twilio.base_url, twilio.account_sid,
+                 twilio.auth_token, the_ladder=ladder(FAST_LADDER))
+    runner = EscalationScheduler(desk.service, desk.service.clock)
+    runner.start()
+    ids = []
+    try:
+        for _ in range(cards):
+            ids.append(desk.register("P1"))
+            runner.nudge()
+            time.sleep(CARD_GAP_S)  # cards keep arriving, so tiers of many cards interleave
+        wait_for(lambda: all(desk.service.state(i).exhausted_at for i in ids), timeout=60)
+    finally:
+        runner.stop()
+    late = [(s.fired_at - s.due).total_seconds() for i in ids
+            for s in desk.service.state(i).steps]
+    desk.close()
+    return late
+
+
+def restart_to_page(folder: Path, twilio: TwilioStandIn, runs: int) -> list[float]:
+    times = []
+    for n in range(runs):
+        path = folder / f"restart{n}.sqlite"
+        past = FakeClock(SystemClock().now() - timedelta(minutes=20))
+        old = build(path, past, twilio.base_url, twilio.account_sid, twilio.auth_token)
+        old.register("P1")
+        old.close()
+        before = posts(twilio)
+        t = time.monotonic()
+        desk = build(path, SystemClock(), twilio.base_url, twilio.account_sid,
+                     twilio.auth_token)
+        runner = EscalationScheduler(desk.service, desk.service.clock)
+        runner.start()
+        try:
+            wait_for(lambda b=before: posts(twilio) >= b + 2)  # type: ignore[misc]
+            first_two = sorted(r.received_at for r in twilio.requests
+                               if r.method == "POST")[before:before + 2]
+            times.append(first_two[-1] - t)
+        finally:
+            runner.stop()
+            desk.close()
+    return times
+
+
+def main() -> None:
+    cards = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    with tempfile.TemporaryDirectory() as tmp, TwilioStandIn(number=DESK_NUMBER) as twilio:
+        folder = Path(tmp)
+        base = baseline_post(twilio, cards)
+        p1 = p1_to_page(folder, twilio, cards)
+        late = step_lateness(folder, twilio, max(1, cards // 2))
+        restart = restart_to_page(folder, twilio, 10)
+    ms = 1000.0
+    figures = {
+        "baseline_post_median_ms": statistics.median(base) * ms,
+        "baseline_post_p95_ms": pct(base, 0.95) * ms,
+        "p1_to_sms_and_call_median_ms": statistics.median(p1) * ms,
+        "p1_to_sms_and_call_p95_ms": pct(p1, 0.95) * ms,
+        "p1_to_sms_and_call_p99_ms": pct(p1, 0.99) * ms,
+        "p1_ratio_of_medians": statistics.median(p1) / statistics.median(base),
+        "steps": len(late),
+        "step_late_median_ms": statistics.median(late) * ms,
+        "step_late_p99_ms": pct(late, 0.99) * ms,
+        "step_late_max_ms": max(late) * ms,
+        "restart_to_page_median_ms": statistics.median(restart) * ms,
+        "restart_to_page_max_ms": max(restart) * ms,
+    }
+    print(f"bare POST to the stand-in:  median {figures['baseline_post_median_ms']:.1f} ms, "
+          f"p95 {figures['baseline_post_p95_ms']:.1f} ms ({cards} posts)")
+    print(f"P1 -> SMS + call at stand-in: median {figures['p1_to_sms_and_call_median_ms']:.1f}"
+          f" ms, p95 {figures['p1_to_sms_and_call_p95_ms']:.1f} ms, p99 "
+          f"{figures['p1_to_sms_and_call_p99_ms']:.1f} ms ({cards} cards; target <= 1000 ms)"
+          f"; {figures['p1_ratio_of_medians']:.1f}x the bare POST")
+    print(f"tier step lateness: median {figures['step_late_median_ms']:.1f} ms, p99 "
+          f"{figures['step_late_p99_ms']:.1f} ms, max {figures['step_late_max_ms']:.1f} ms "
+          f"({len(late)} steps; target p99 <= 1000 ms)")
+    print(f"restart -> overdue step at stand-in: median "
+          f"{figures['restart_to_page_median_ms']:.1f} ms, max "
+          f"{figures['restart_to_page_max_ms']:.1f} ms (10 restarts; target <= 2000 ms)")
+    print(json.dumps({k: round(v, 2) for k, v in figures.items()}))
+
+
+if __name__ == "__main__":
+    main()
