@@ -34,7 +34,9 @@ _INSERT_FACT = text(
 _UPSERT_CARD = text(
     "INSERT INTO cards (id, number, status, priority, category, site, registered_at, state,"
     " last_hlc) VALUES (:id, :number, :status, :priority, :category, :site, :registered_at,"
-    " :state, :last_hlc) ON CONFLICT(id) DO UPDATE SET number=excluded.number,"
+    " :state, :last_hlc) ON CONFLICT(id) DO UPDATE SET number=CASE WHEN EXISTS (SELECT 1"
+    " FROM cards c WHERE c.number=excluded.number AND c.id<>excluded.id) THEN cards.number"
+    " ELSE excluded.number END,"  # a parked card (see apply_remote) stays parked
     " status=excluded.status, priority=excluded.priority, category=excluded.category,"
     " site=excluded.site, registered_at=excluded.registered_at, state=excluded.state,"
     " last_hlc=excluded.last_hlc"
@@ -49,6 +51,20 @@ _NEXT_NUMBER_RAW = (
     " ON CONFLICT(key) DO UPDATE SET value=CAST(value AS INTEGER) + 1 RETURNING value"
 )
 _ENTRY_COLUMNS = "id, card_id, kind, payload, hlc, desk_id, operator, schema, server_seq"
+# Sync bookkeeping (app/sync/engine.py).
+_ACK_IF_WAITING = text("UPDATE entries SET server_seq=:s WHERE id=:i AND server_seq IS NULL")
+_NUMBER_HELD = text("SELECT 1 FROM cards WHERE number=:number AND id != :id")
+_SETTLE_NUMBERS = (
+    "UPDATE cards SET number=json_extract(state, '$.number') WHERE number LIKE '%/%'"
+    " AND json_extract(state, '$.number') NOT IN (SELECT number FROM cards)"
+    " AND id=(SELECT min(c.id) FROM cards c WHERE c.number LIKE '%/%'"
+    " AND json_extract(c.state, '$.number')=json_extract(cards.state, '$.number'))"
+)
+_RAISE_COUNTER = text(
+    "INSERT INTO desk_meta (key, value) VALUES (:k, :v) ON CONFLICT(key) DO UPDATE"
+    " SET value=CAST(max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)"
+)
+_REQUEUE_OWN = text("UPDATE entries SET server_seq=NULL WHERE desk_id=:d")
 
 
 def _entry(row: Any) -> Entry:
@@ -230,13 +246,41 @@ class Journal:
                     added += 1
                     touched.add(entry.card_id)
                     self._hlc.observe(entry.hlc)
+                elif entry.server_seq is not None:
+                    # Our own entry coming back: the store has it, even if its push reply was lost.
+                    conn.execute(_ACK_IF_WAITING, {"i": entry.id, "s": entry.server_seq})
             for card_id in touched:
                 state = fold(self._entries(conn, card_id))
                 if state is not None:
-                    conn.execute(_UPSERT_CARD, _card_params(state))
+                    params = _card_params(state)
+                    # A desk restored from an old backup reissues numbers until the store's
+                    # rename reaches us; park the newcomer on a unique column value meanwhile.
+                    if conn.execute(_NUMBER_HELD, params).first():
+                        params["number"] = f"{state['number']}/{state['id'][:8]}"
+                    conn.execute(_UPSERT_CARD, params)
+            conn.exec_driver_sql(_SETTLE_NUMBERS)
             if cursor is not None:
                 self._set_meta(conn, cursor[0], cursor[1])
         return added
+
+    def settle_numbers(self) -> None:
+        """Give parked cards (see `apply_remote`) their own number once it is free again."""
+        with db.write_transaction(self._engine, self.path) as conn:
+            conn.exec_driver_sql(_SETTLE_NUMBERS)
+
+    def raise_counter(self, code: str, at_least: int) -> None:
+        """Move the card-number counter of `code` to at least `at_least` (never back): the
+        store has seen numbers this desk issued before it was restored from a backup."""
+        with db.write_transaction(self._engine, self.path) as conn:
+            conn.execute(_RAISE_COUNTER, {"k": f"counter:{code}", "v": str(int(at_least))})
+
+    def requeue_own(self, cursor_key: str) -> int:
+        """Forget the store's acknowledgements of this desk's entries and its pull cursor, in
+        one transaction: a store restored from a backup gets everything of ours again."""
+        with db.write_transaction(self._engine, self.path) as conn:
+            count = conn.execute(_REQUEUE_OWN, {"d": self.desk_id}).rowcount
+            self._set_meta(conn, cursor_key, "")
+        return int(count)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -268,12 +312,22 @@ class Journal:
         state: CardState = json.loads(row[0])
         return state
 
-    def cards(self, *, open_only: bool = False) -> list[CardState]:
-        sql = "SELECT state FROM cards"
+    def cards(
+        self, *, open_only: bool = False, site: str | None = None, category: str | None = None
+    ) -> list[CardState]:
+        """Card states; `site` (any case) and `category` narrow in SQL, on indexed columns."""
+        where, params = [], {}
         if open_only:
-            sql += " WHERE status IN (" + ",".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
+            where.append("status IN (" + ",".join(f"'{s}'" for s in OPEN_STATUSES) + ")")
+        if site is not None:
+            where.append("site = :site COLLATE NOCASE")
+            params["site"] = site.strip()
+        if category is not None:
+            where.append("category = :category")
+            params["category"] = category
+        sql = "SELECT state FROM cards" + (" WHERE " + " AND ".join(where) if where else "")
         with db.read_connection(self._engine, self.path) as conn:
-            return [json.loads(r[0]) for r in conn.exec_driver_sql(sql)]
+            return [json.loads(r[0]) for r in conn.execute(text(sql), params)]
 
     def count_cards(self) -> int:
         with db.read_connection(self._engine, self.path) as conn:

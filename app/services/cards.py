@@ -109,12 +109,9 @@ class CardService:
     def similar_open(self, site: str, category: str) -> list[Card]:
         """Open cards that look like the same incident: same site and category, recent."""
         since = self.clock.now() - DUPLICATE_WINDOW
-        site_key = site.strip().lower()
-        return [
-            c
-            for c in self.open_cards()
-            if c.site.lower() == site_key and c.category == category and c.registered_at >= since
-        ]
+        states = self.journal.cards(open_only=True, site=site, category=category)
+        found = [Card.from_state(s) for s in states]
+        return [c for c in found if c.registered_at >= since]
 
     def probable_emergency(self, site: str, category: str) -> bool:
         """Three matching reports within 10 minutes (counting the one being taken now)."""

@@ -1,0 +1,149 @@
+"""Every action of the desk window, with its shortcut, in one table; menus are built from it.
+
+Keyboard first: each thing a dispatcher does has a key, listed here once, so the menus, the
+buttons' hints and the F1 cheat sheet can never disagree. Handlers are looked up by the
+action's key in a mapping the window passes in; an action without a handler is shown
+disabled rather than silently missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QMenuBar,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
+
+from app.services.rules import CannedNote
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    key: str
+    text: str
+    shortcuts: tuple[str, ...]
+    menu: str
+    tip: str = ""
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("intake", "&New card…", ("Ctrl+N", "F2"), "&Card", "Register a call or alert"),
+    ActionSpec("status", "Change &status…", ("Ctrl+S",), "&Card"),
+    ActionSpec("priority", "Change &priority…", ("Ctrl+Shift+P",), "&Card",
+               "A one-line reason is required; your role is checked"),
+    ActionSpec("note", "Add &note…", ("Ctrl+Shift+N",), "&Card"),
+    ActionSpec("assign", "&Assign…", ("Ctrl+Shift+A",), "&Card"),
+    ActionSpec("acknowledge", "Record ac&knowledgement…", ("Ctrl+K",), "&Card",
+               "Who acknowledged, and how (by phone, in person…)"),
+    ActionSpec("status_message", "Status &message…", ("Ctrl+U",), "&Card",
+               "Compose the fixed-phrasing update and set the next update time"),
+    ActionSpec("command_bar", "&Command bar", ("Ctrl+L",), "&View",
+               "Also `/` anywhere outside a text field"),
+    ActionSpec("focus_queue", "&Queue", ("Ctrl+1",), "&View"),
+    ActionSpec("focus_card", "C&ard", ("Ctrl+2",), "&View"),
+    ActionSpec("filter", "&Filter the queue", ("Ctrl+F",), "&View"),
+    ActionSpec("clear_filters", "C&lear filters", ("Ctrl+Shift+F",), "&View"),
+    ActionSpec("dismiss", "&Dismiss message", ("Ctrl+D",), "&View"),
+    ActionSpec("wallboard", "&Wallboard", ("F11",), "&View"),
+    ActionSpec("quit", "&Quit", ("Ctrl+Q",), "&Desk"),
+    ActionSpec("shortcuts", "&Keyboard shortcuts", ("F1",), "&Help"),
+)
+
+
+def shortcut_hint(key: str) -> str:
+    """The first key of an action, for a button's label ("Ctrl+S")."""
+    spec = next((s for s in ACTIONS if s.key == key), None)
+    return spec.shortcuts[0] if spec else ""
+
+
+def canned_note_actions(notes: Iterable[CannedNote]) -> tuple[ActionSpec, ...]:
+    """One action per canned timeline note of the site's rules (F5-F8)."""
+    return tuple(
+        ActionSpec(f"canned:{n.key}", f"Note: {n.text}", (n.key,), "&Notes") for n in notes
+    )
+
+
+class ActionRegistry:
+    """QActions for a window, built from specs, bound to the window so shortcuts work
+    whichever panel has the focus."""
+
+    def __init__(self, window: QWidget, specs: Iterable[ActionSpec],
+                 handlers: Mapping[str, Callable[[], object]]) -> None:
+        self.specs = tuple(specs)
+        self._actions: dict[str, QAction] = {}
+        for spec in self.specs:
+            action = QAction(spec.text, window)
+            action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.setToolTip(spec.tip or spec.text.replace("&", ""))
+            handler = handlers.get(spec.key)
+            if handler is None:
+                action.setEnabled(False)
+            else:
+                action.triggered.connect(lambda _=False, h=handler: h())
+            window.addAction(action)
+            self._actions[spec.key] = action
+
+    def action(self, key: str) -> QAction:
+        return self._actions[key]
+
+    def shortcut_text(self, key: str) -> str:
+        spec = next((s for s in self.specs if s.key == key), None)
+        return " / ".join(spec.shortcuts) if spec else ""
+
+    def build_menus(self, bar: QMenuBar) -> None:
+        menus: dict[str, object] = {}
+        for spec in self.specs:
+            menu = menus.get(spec.menu)
+            if menu is None:
+                menu = menus[spec.menu] = bar.addMenu(spec.menu)
+            menu.addAction(self._actions[spec.key])  # type: ignore[attr-defined]
+
+    def cheat_sheet(self) -> list[tuple[str, str]]:
+        """(keys, what) for every action, in table order: the F1 help."""
+        out = [(" / ".join(s.shortcuts), s.text.replace("&", "")) for s in self.specs]
+        out.insert(0, ("/", "Command bar (outside text fields)"))
+        return out
+
+
+_TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
+
+
+class SlashFocus(QObject):
+    """`/` from anywhere except while typing puts the cursor in the command bar.
+
+    A QAction shortcut on `/` would swallow the character inside text fields too, so this
+    looks at the focused widget first (an editable combo box counts as typing)."""
+
+    def __init__(self, target: Callable[[], None], window: QWidget) -> None:
+        super().__init__(window)
+        self._target = target
+        self._window = window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return False
+        # Shift is allowed: on many layouts `/` is Shift+7.
+        chord = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+        if event.text() != "/" or event.modifiers() & (chord | Qt.KeyboardModifier.MetaModifier):
+            return False
+        if not isinstance(watched, QWidget) or watched.window() is not self._window:
+            return False  # a key for another window (a dialog, the wallboard)
+        focus = QApplication.focusWidget()
+        typing = isinstance(focus, _TEXT_INPUTS) or (
+            isinstance(focus, QComboBox) and focus.isEditable()
+        )
+        if typing:
+            return False
+        self._target()
+        return True

@@ -1,0 +1,147 @@
+"""`dispatch-desk` with no subcommand: build the Qt application, the Desk and the window.
+
+`--demo` opens on a demo shift (a fresh journal in the user data folder, or the `--journal`
+given, filled only if it has no cards yet); `--wallboard` opens the wallboard instead of the
+desk window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from platformdirs import user_data_path
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtWidgets import QApplication, QWidget
+
+from app.bootstrap import Desk, build_desk
+from app.clock import SystemClock
+from app.config import APP_NAME
+from app.errors import DeskError
+from app.services.demo import fill_demo
+from app.services.queue import QueueRow, next_deadline, record_due_breaches
+from app.ui.events import DeskEvents
+from app.ui.style import apply_font_scale
+
+
+def demo_journal_path(now: datetime) -> Path:
+    """A fresh demo journal per run, so a demo never mixes with a real shift's cards."""
+    folder = user_data_path(APP_NAME, appauthor=False) / "demo"
+    return folder / f"demo-{now:%Y%m%d-%H%M%S}.sqlite"
+
+
+def fill_if_empty(desk: Desk) -> int:
+    """Write the demo shift into an empty journal; returns the cards written (0 if it had
+    cards already: a demo never adds to a journal someone is using)."""
+    if desk.journal.count_cards():
+        return 0
+    count = fill_demo(desk.journal, desk.rules, desk.clock.now())
+    desk.journal.use_clock(desk.clock)  # the demo stamped entries with its walking clock
+    return count
+
+
+class BreachRecorder(QObject):
+    """Writes SLA breaches onto the cards as they fall due (on the shared tick), so the
+    timeline says when a deadline passed even if nobody was looking at the card.
+
+    With a queue to follow (`follow`), it works from the queue's rows, which hold every open
+    card's clocks already; without one (the wallboard alone) it asks SlaWatch, which re-reads
+    the open cards after each change.
+    """
+
+    def __init__(self, desk: Desk, events: DeskEvents) -> None:
+        super().__init__(events)
+        self._desk = desk
+        self._events = events
+        self._rows: Sequence[QueueRow] | None = None
+        self._wake: datetime | None = None
+        self._known = False
+        events.changed.connect(self._forget)
+        events.tick.connect(self.check)
+
+    def follow(self, rows: Sequence[QueueRow]) -> None:
+        """The queue's rows after each reload (connect to QueueView.rows_changed)."""
+        self._rows = rows
+        self._wake, self._known = next_deadline(rows, self._desk.clock.now()), False
+
+    def _forget(self, _cards: object = None) -> None:
+        self._known = False  # a change may move a deadline; work the next one out lazily
+
+    def check(self) -> None:
+        now = self._desk.clock.now()
+        if self._known and (self._wake is None or now < self._wake):
+            return
+        # After a change the next deadline is unknown, and one may already have passed (a
+        # card registered with a handwritten time): record what is due, then find the next.
+        try:
+            if self._rows is not None:
+                written = record_due_breaches(self._desk.journal, self._rows, self._desk.rules, now)
+                self._wake = next_deadline(self._rows, now)
+            else:
+                written = self._desk.sla.record_breaches(now)
+                self._wake = self._desk.sla.next_wake(now)
+        except DeskError as exc:
+            self._events.error.emit(f"recording SLA breaches failed: {exc}")
+            return
+        self._known = True
+        if written:
+            self._events.announce(frozenset(e.card_id for e in written))
+
+
+def record_breaches(desk: Desk, events: DeskEvents, window: QWidget) -> BreachRecorder:
+    """A recorder for this window: following its queue's rows when it has a queue."""
+    recorder = BreachRecorder(desk, events)
+    queue = getattr(window, "queue", None)
+    if queue is not None:
+        queue.rows_changed.connect(recorder.follow)
+        recorder.follow(queue.model.all_rows)
+    return recorder
+
+
+def build_window(desk: Desk, events: DeskEvents, *, wallboard: bool = False,
+                 settings: QSettings | None = None) -> QWidget:
+    if wallboard:
+        from app.ui.wallboard import WallboardWindow  # written alongside; loaded only here
+
+        return WallboardWindow(desk, events)
+    from app.ui.main_window import DeskWindow
+
+    boards: list[QWidget] = []
+
+    def open_wallboard() -> None:
+        from app.ui.wallboard import WallboardWindow
+
+        board = WallboardWindow(desk, events)
+        boards.append(board)  # keep it alive as long as the desk window
+        board.show()
+
+    return DeskWindow(desk, events, settings=settings, open_wallboard=open_wallboard)
+
+
+def run_window(args: argparse.Namespace) -> int:
+    from app.cli import settings_from
+
+    settings = settings_from(args)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setOrganizationName(APP_NAME)
+    app.setApplicationName(APP_NAME)
+    apply_font_scale(app, settings.font_scale)
+    if getattr(args, "demo", False) and args.journal is None:
+        settings = replace(settings, journal=demo_journal_path(SystemClock().now()))
+    desk = build_desk(settings)
+    try:
+        if getattr(args, "demo", False):
+            fill_if_empty(desk)
+        events = DeskEvents(desk.clock)
+        window = build_window(desk, events, wallboard=bool(getattr(args, "wallboard", False)))
+        record_breaches(desk, events, window)
+        window.show()
+        events.start_ticking()
+        return int(app.exec())
+    finally:
+        desk.close()

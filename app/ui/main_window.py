@@ -1,0 +1,160 @@
+"""The desk window: composes the panels and binds the action table to them. No logic here.
+
+Layout: the message bar on top (the one place errors appear), the command bar, the queue on
+the left and the card on the right, the intake form in a tab beside the card (Ctrl+N / F2),
+and the status strip at the bottom. Window geometry and panel sizes are remembered in QSettings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QMainWindow,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.bootstrap import Desk
+from app.ui.actions import ACTIONS, ActionRegistry, SlashFocus, canned_note_actions
+from app.ui.canned_notes import canned_note_handlers
+from app.ui.card_view import CardView
+from app.ui.command_bar import CommandBar
+from app.ui.dialogs import ShortcutsDialog
+from app.ui.events import DeskEvents
+from app.ui.intake import IntakeForm
+from app.ui.queue_view import QueueView
+from app.ui.status_strip import MessageBar, StatusStrip
+
+
+class DeskWindow(QMainWindow):
+    def __init__(self, desk: Desk, events: DeskEvents, *, settings: QSettings | None = None,
+                 open_wallboard: Callable[[], object] | None = None) -> None:
+        super().__init__()
+        self.desk = desk
+        self.events = events
+        self._settings = settings or QSettings()
+        self.setWindowTitle(f"Dispatch Desk · desk {desk.journal.desk_code} · "
+                            f"{desk.operator.name} ({desk.operator.role})")
+
+        self.message_bar = MessageBar(events)
+        self.command_bar = CommandBar(desk, events)
+        self.queue = QueueView(desk, events)
+        self.card = CardView(desk, events)
+        self.intake = IntakeForm(desk, events)
+        # The card and the intake form share the right-hand side: the queue stays in view
+        # while a call is taken, and the window never grows past the screen.
+        self.side = QTabWidget()
+        self.side.addTab(self.card, "Card")
+        self.side.addTab(self.intake, "New card (Ctrl+N)")
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.queue)
+        self.split.addWidget(self.side)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.addWidget(self.message_bar)
+        column.addWidget(self.command_bar)
+        column.addWidget(self.split, 1)
+        self.setCentralWidget(central)
+
+        self.strip = StatusStrip(events, desk.clock, desk.rules.tz, desk.journal.path.name)
+        self.setStatusBar(self.strip)
+
+        handlers: dict[str, Callable[[], object]] = {
+            "intake": self.open_intake,
+            "status": self.card.change_status,
+            "priority": self.card.change_priority,
+            "note": self.card.add_note,
+            "assign": self.card.assign,
+            "acknowledge": self.card.acknowledge,
+            "status_message": self.card.status_message,
+            "command_bar": self.focus_command_bar,
+            "focus_queue": self.queue.focus_table,
+            "focus_card": self.focus_card,
+            "filter": self.queue.focus_filter,
+            "clear_filters": self.queue.clear_filters,
+            "dismiss": self.message_bar.dismiss,
+            "quit": self.close,
+            "shortcuts": lambda: ShortcutsDialog.ask(self, self.registry.cheat_sheet()),
+            **canned_note_handlers(desk, events, self.card_in_view),
+        }
+        if open_wallboard is not None:
+            handlers["wallboard"] = open_wallboard
+        specs = ACTIONS + canned_note_actions(desk.rules.canned_notes)
+        self.registry = ActionRegistry(self, specs, handlers)
+        self.registry.build_menus(self.menuBar())
+        self._slash = SlashFocus(self.focus_command_bar, self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._slash)
+
+        self.queue.card_chosen.connect(self.card.show_card)
+        self.command_bar.open_card.connect(self.show_number)
+        self.intake.registered.connect(self._intake_done)
+        self.intake.attached.connect(self._intake_done)
+        self.intake.dismissed.connect(lambda: self.side.setCurrentWidget(self.card))
+        self._restore_layout()
+        if self.queue.model.rows:
+            self.queue.select_number(self.queue.model.rows[0].number)
+        # Start on the queue: arrows move through the cards, `/` opens the command bar.
+        self.queue.table.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    # -- small glue -----------------------------------------------------------------------
+
+    def open_intake(self) -> None:
+        self.side.setCurrentWidget(self.intake)
+        self.intake.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.intake.focusNextChild()
+
+    def focus_card(self) -> None:
+        self.side.setCurrentWidget(self.card)
+        self.card.quick_note.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def card_in_view(self) -> str | None:
+        return self.card.card.number if self.card.card else None
+
+    def focus_command_bar(self) -> None:
+        self.command_bar.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def show_number(self, number: str) -> None:
+        self.side.setCurrentWidget(self.card)
+        if not self.queue.select_number(number):
+            self.card.show_card(number)  # closed, or hidden by a filter: show it anyway
+
+    def _intake_done(self, number: str) -> None:
+        self.side.setCurrentWidget(self.card)
+        self.show_number(number)
+
+    # -- remembered layout ----------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        geometry = self._settings.value("desk/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1600, 900)
+        state = self._settings.value("desk/state")
+        if state is not None:
+            self.restoreState(state)
+        split = self._settings.value("desk/split")
+        if split is not None:
+            self.split.restoreState(split)
+        else:
+            self.split.setSizes([1010, 590])
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self._settings.setValue("desk/geometry", self.saveGeometry())
+        self._settings.setValue("desk/state", self.saveState())
+        self._settings.setValue("desk/split", self.split.saveState())
+        self._settings.sync()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self._slash)
+        super().closeEvent(event)

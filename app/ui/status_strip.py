@@ -1,0 +1,110 @@
+"""Honest freshness: the permanent strip at the bottom, and the one place messages appear.
+
+The strip always says when the journal last saved a change, what time the desk thinks it is
+(local and UTC: a desk with a wrong clock computes wrong deadlines, so the clock is shown, not
+hidden), and "local only" until the desk syncs with a store: what the queue shows is this
+desk's journal, not the whole floor.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QStatusBar, QToolButton, QWidget
+
+from app.clock import Clock
+from app.ui import style
+from app.ui.events import DeskEvents
+
+LOCAL_ONLY = "LOCAL ONLY · not synced: other desks' cards are not shown"
+
+
+def _hms(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%H:%M:%S %Z")
+
+
+class StatusStrip(QStatusBar):
+    def __init__(self, events: DeskEvents, clock: Clock, tz: ZoneInfo, journal_name: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._clock = clock
+        self._tz = tz
+        self.setSizeGripEnabled(False)
+        self.saved = QLabel()
+        self.saved.setObjectName("journalSaved")
+        self.link = QLabel(LOCAL_ONLY)
+        self.link.setStyleSheet(style.LOCAL_ONLY_CSS)
+        self.desk_clock = QLabel()
+        self.desk_clock.setObjectName("deskClock")
+        # Fixed width: its text changes every second, and a label that changes size makes
+        # the whole window lay out and repaint again.
+        widest = "Desk clock 00:00:00 CEST · 00:00:00 UTC"
+        metrics = QFontMetrics(self.desk_clock.font())
+        self.desk_clock.setFixedSize(metrics.horizontalAdvance(widest) + 12, metrics.height() + 4)
+        for label in (self.saved, self.link, self.desk_clock):
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+            self.addPermanentWidget(label)
+        self._journal_name = journal_name
+        self.saved.setText(f"Journal {journal_name} open at {_hms(clock.now(), tz)}")
+        self.saved.setToolTip("Every change is on disk before the window shows it.")
+        events.changed.connect(self._saved)
+        events.tick.connect(self.show_time)
+        self.show_time()
+
+    def _saved(self, _cards: object = None) -> None:
+        # `changed` comes only after the journal's transaction committed with a full sync.
+        self.saved.setText(f"Journal saved {_hms(self._clock.now(), self._tz)}")
+
+    def show_time(self) -> None:
+        now = self._clock.now()
+        self.desk_clock.setText(
+            f"Desk clock {now.astimezone(self._tz):%H:%M:%S %Z} · {now:%H:%M:%S} UTC"
+        )
+
+    def set_link(self, text: str) -> None:
+        """For sync, when it exists: replace "local only" with the link's real state."""
+        self.link.setText(text)
+
+
+class MessageBar(QWidget):
+    """Errors and notices, shown until dismissed or replaced, never taking the focus."""
+
+    def __init__(self, events: DeskEvents, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setObjectName("messageText")
+        close = QToolButton()
+        close.setText("✕")
+        close.setToolTip("Dismiss (Ctrl+D)")
+        close.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        close.clicked.connect(self.dismiss)
+        row.addWidget(self.text, 1)
+        row.addWidget(close)
+        self.kind = ""
+        events.error.connect(self.show_error)
+        events.info.connect(self.show_info)
+        self.hide()
+
+    def show_error(self, text: str) -> None:
+        self._show("error", f"Not done: {text.rstrip('.')}. Nothing was changed.", style.ERROR_CSS)
+
+    def show_info(self, text: str) -> None:
+        self._show("info", text, style.INFO_CSS)
+
+    def _show(self, kind: str, text: str, css: str) -> None:
+        self.kind = kind
+        self.text.setText(text)
+        self.text.setStyleSheet(css)
+        self.show()
+
+    def dismiss(self) -> None:
+        self.kind = ""
+        self.text.clear()
+        self.hide()
