@@ -20,8 +20,10 @@ EXIT_ERROR = 1
 COMMAND_MODULES = (
     "app.cli_cards",
     "app.cli_journal",
+    "app.cli_server",
     "app.cli_handover",
     "app.cli_roster",
+    "app.cli_sync",
     "app.cli_ladder",
 )
 

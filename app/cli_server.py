@@ -1,0 +1,168 @@
+"""`dispatch-desk server ...`: run the central store, enrol desks, start a new epoch.
+
+    dispatch-desk server [--db URL] [--host 127.0.0.1] [--port 8770]
+    dispatch-desk server add-desk NAME [--db URL]     prints a one-time enrolment code
+    dispatch-desk server revoke-desk DESK_ID [--db URL]
+    dispatch-desk server new-epoch [--db URL]         after restoring the database from a backup
+
+The database defaults to $DISPATCH_DESK_DB, else a SQLite file in the user data folder.
+Needs the `server` extras (fastapi, uvicorn, psycopg).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+from typing import Any
+
+from platformdirs import user_data_path
+
+from app.config import APP_NAME
+from app.errors import ConfigError
+
+DB_ENV = "DISPATCH_DESK_DB"
+DEFAULT_PORT = 8770
+
+
+def default_store_url() -> str:
+    return os.environ.get(DB_ENV) or "sqlite:///" + str(
+        user_data_path(APP_NAME, appauthor=False) / "store.sqlite"
+    )
+
+
+def _need_extras() -> None:
+    try:
+        import fastapi  # noqa: F401
+        import psycopg  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            f"the store needs the server extras ({exc.name} is missing); "
+            "install with: pip install 'dispatch-desk[server]'"
+        ) from None
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind first, so `--port 0` can print the port the system chose before serving."""
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {port}: use 0 to 65535 (0 picks a free port)", field="port")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConfigError(f"--host {host!r}: {exc.strerror}", field="host") from None
+    family, kind, proto, _, address = infos[0]
+    # proto must be IPPROTO_TCP, not 0: asyncio turns TCP_NODELAY on for accepted sockets only
+    # then, and without it every keep-alive request waits ~40 ms on a delayed ACK (uvicorn #3149).
+    sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port", field="port"
+        ) from None
+    sock.listen(2048)
+    return sock
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _need_extras()
+    import uvicorn
+
+    from app.sync.server import create_app
+    from app.sync.server.database import describe, parse_db_url
+
+    app = create_app(args.db)
+    sock = _listen(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    print(
+        f"dispatch-desk store on http://{host}:{port} ({describe(parse_db_url(args.db))})",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        app, log_level=args.log_level, proxy_headers=True, forwarded_allow_ips=args.trust_proxy
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def cmd_add_desk(args: argparse.Namespace) -> int:
+    _need_extras()
+    from app.sync.server.storage import Store
+
+    store = Store(args.db)
+    try:
+        code = store.add_desk_code(args.name)
+    finally:
+        store.close()
+    print(code)
+    print(
+        f"one-time code for desk {args.name!r}, valid 7 days; on the desk run: "
+        f"dispatch-desk enroll URL {code}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_new_epoch(args: argparse.Namespace) -> int:
+    _need_extras()
+    from app.sync.server.storage import Store
+
+    store = Store(args.db)
+    try:
+        epoch = store.new_epoch()
+    finally:
+        store.close()
+    print(f"store epoch is now {epoch}; desks will pull again and re-push what the backup lacked")
+    return 0
+
+
+def cmd_revoke_desk(args: argparse.Namespace) -> int:
+    _need_extras()
+    from app.sync.server.storage import Store
+
+    store = Store(args.db)
+    try:
+        store.revoke_desk(args.desk_id)
+    finally:
+        store.close()
+    print(f"desk {args.desk_id} revoked; it may enrol again with a new code (add-desk)")
+    return 0
+
+
+def register(sub: Any) -> None:
+    server = sub.add_parser("server", help="run the central store (needs the server extras)")
+    server.add_argument("--db", default=None, help=f"database URL (default: ${DB_ENV} or SQLite)")
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    server.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free one)")
+    server.add_argument("--log-level", default="info", choices=("debug", "info", "warning"))
+    server.add_argument(
+        "--trust-proxy",
+        default="127.0.0.1",
+        help="addresses of the TLS reverse proxy whose X-Forwarded-* headers are believed",
+    )
+    server.set_defaults(handler=_with_db(cmd_serve))
+    ssub = server.add_subparsers(dest="server_command", metavar="ACTION")
+    add = ssub.add_parser("add-desk", help="print a one-time enrolment code for a new desk")
+    add.add_argument("name", help="the desk's name, e.g. 'North floor desk 2'")
+    add.add_argument("--db", default=argparse.SUPPRESS, help="database URL")
+    add.set_defaults(handler=_with_db(cmd_add_desk))
+    revoke = ssub.add_parser("revoke-desk", help="refuse a desk's credential from now on")
+    revoke.add_argument("desk_id", help="the desk id (shown by the desk, and in its entries)")
+    revoke.add_argument("--db", default=argparse.SUPPRESS, help="database URL")
+    revoke.set_defaults(handler=_with_db(cmd_revoke_desk))
+    epoch = ssub.add_parser("new-epoch", help="after restoring a backup: make desks re-sync")
+    epoch.add_argument("--db", default=argparse.SUPPRESS, help="database URL")
+    epoch.set_defaults(handler=_with_db(cmd_new_epoch))
+
+
+def _with_db(handler: Any) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        args.db = args.db or default_store_url()
+        result: int = handler(args)
+        return result
+
+    return run
