@@ -1,16 +1,42 @@
-"""The composition root: the one place that picks concrete classes and wires them."""
+"""The composition root: the one place that picks concrete classes and wires them.
+
+`build_desk` gives what every front end needs (command line, window, wallboard); the parts
+that reach outside the machine (the store, Twilio) are built on request, because a desk must
+open and work without either.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from app.adapters.pager import Pager
+from app.adapters.secrets import SecretStore
+from app.adapters.twilio_pager import TwilioPager
 from app.clock import Clock, SystemClock
 from app.config import Settings
+from app.errors import ConfigError, DeskError
 from app.models.journal import Journal
 from app.services.card import Operator
 from app.services.cards import CardService
+from app.services.escalation import EscalationService
+from app.services.handover import HandoverService
+from app.services.ladder import load_ladder
+from app.services.recipients import Recipients
+from app.services.roster import Roster
+from app.services.roster_store import DeskRoster
 from app.services.rules import DispatchRules, load_rules
+from app.services.shifts import ShiftPlan, load_shifts
 from app.services.sla import SlaWatch
+from app.sync.engine import SyncEngine
+from app.sync.enroll import enrolled, open_sync
+
+log = logging.getLogger(__name__)
+
+#: Keyring names (service "dispatch-desk") of the Twilio credentials.
+TWILIO_SECRETS = ("twilio_account_sid", "twilio_auth_token", "twilio_from_number")
 
 
 @dataclass
@@ -24,6 +50,9 @@ class Desk:
     cards: CardService
     sla: SlaWatch
     operator: Operator
+    roster: DeskRoster
+    shifts: ShiftPlan
+    handover: HandoverService
 
     def close(self) -> None:
         self.journal.close()
@@ -32,6 +61,7 @@ class Desk:
 def build_desk(settings: Settings, clock: Clock | None = None) -> Desk:
     clock = clock or SystemClock()
     rules = load_rules(settings.policies)
+    shifts = load_shifts(settings.shifts)
     journal = Journal.open(settings.journal_path, clock)
     if settings.desk_code and journal.desk_code != settings.desk_code:
         journal.set_desk_code(settings.desk_code)
@@ -43,4 +73,44 @@ def build_desk(settings: Settings, clock: Clock | None = None) -> Desk:
         cards=CardService(journal, rules, clock),
         sla=SlaWatch(journal, rules),
         operator=Operator(settings.operator, settings.role),
+        roster=DeskRoster.for_journal(journal.path),
+        shifts=shifts,
+        handover=HandoverService(journal, rules, shifts, clock),
     )
+
+
+def build_sync(desk: Desk, secrets: SecretStore | None = None) -> SyncEngine | None:
+    """The sync engine when this desk is enrolled with a store; None means local only."""
+    if not enrolled(desk.journal, secrets):
+        return None
+    return open_sync(desk.journal, desk.clock, desk.settings.store_url, secrets)
+
+
+def twilio_pager_from(secrets: Any) -> TwilioPager:
+    """A TwilioPager from the credentials in the keyring (``SecretStore``), or a ConfigError
+    saying how to store them."""
+    sid, token, number = (secrets.get(name) for name in TWILIO_SECRETS)
+    if not (sid and token and number):
+        raise ConfigError("Twilio credentials are not in the keyring; run "
+                          "`dispatch-desk ladder set-credentials` first", field="twilio")
+    return TwilioPager(sid, token, number)
+
+
+def build_escalation(desk: Desk, pager: Pager, *, ladder_file: Path | None = None,
+                     default_group: str | None = None) -> EscalationService:
+    """The ladder service of a desk: its ladder file, its roster (re-read when edited), the
+    routing matrix for each card's group, and the pager."""
+    ladder = load_ladder(ladder_file or desk.settings.ladder)
+    ladder.check_against(desk.rules.notify)
+    roster_store = desk.roster
+
+    def current_roster() -> Roster:
+        try:
+            roster_store.refresh()
+        except DeskError as exc:  # a broken edit: keep paging with the last good roster
+            log.warning("roster file not reloaded: %s", exc)
+        return roster_store.roster
+
+    recipients = Recipients(current_roster, routing=roster_store.routing,
+                            hours=desk.rules.business_hours, default_group=default_group)
+    return EscalationService(desk.journal, ladder, pager, recipients, desk.clock)

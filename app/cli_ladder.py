@@ -21,9 +21,9 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 def cmd_run(args: argparse.Namespace) -> int:
     from app.adapters.secrets import SecretStore
-    from app.bootstrap import build_desk
+    from app.bootstrap import build_desk, build_escalation, twilio_pager_from
     from app.cli import settings_from
-    from app.escalation_scheduler import EscalationScheduler, build_escalation, twilio_pager_from
+    from app.escalation_scheduler import EscalationScheduler
 
     if args.poll <= 0:
         raise ValidationError("--poll must be more than 0 seconds", field="--poll")
@@ -88,7 +88,7 @@ def _ask(prompt: str, pattern: re.Pattern[str], field: str, example: str) -> str
 
 def cmd_set_credentials(args: argparse.Namespace) -> int:
     from app.adapters.secrets import SecretStore
-    from app.escalation_scheduler import TWILIO_SECRETS
+    from app.bootstrap import TWILIO_SECRETS
 
     sid = _ask("Twilio account SID: ", _SID, "account SID", "AC followed by 32 hex digits")
     token = getpass.getpass("Twilio auth token (not shown): ").strip()

@@ -47,7 +47,7 @@ def cmd_now(args: argparse.Namespace) -> int:
         finally:
             engine.client.close()
         print(f"sent {result.pushed}, received {result.pulled} new "
-              f"({len(result.cards)} cards); {engine.status.summary()}")
+              f"({len(result.cards)} cards); {engine.status.summary(desk.rules.tz)}")
     return 0
 
 
@@ -61,7 +61,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if args.json:
             print_json(status.to_json())
         else:
-            print(status.summary())
+            print(status.summary(desk.rules.tz))
     return 0
 
 

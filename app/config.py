@@ -34,6 +34,10 @@ class Settings:
     journal: Path | None = None
     #: Dispatch rules file (policies, categories, priority matrix). Default: the shipped one.
     policies: Path | None = None
+    #: Shift times, overlap and site name (TOML). Default: the shipped 08:00/20:00 plan.
+    shifts: Path | None = None
+    #: Escalation ladder (TOML). Default: the shipped 4-tier ladder.
+    ladder: Path | None = None
     #: Letter(s) that start this desk's card numbers (B-0042); unique per desk on a site.
     #: Empty: keep the code the journal already has ("A" for a new journal).
     desk_code: str = ""
@@ -91,7 +95,7 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
-    for key in ("journal", "policies"):
+    for key in ("journal", "policies", "shifts", "ladder"):
         if values.get(key):
             values[key] = Path(values[key]).expanduser()
     if "font_scale" in values:

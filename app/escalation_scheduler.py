@@ -14,22 +14,13 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 
-from app.adapters.pager import Pager
-from app.adapters.twilio_pager import TwilioPager
-from app.bootstrap import Desk
 from app.clock import Clock
-from app.errors import ConfigError, DeskError
+from app.errors import DeskError
 from app.services.escalation import EscalationService
-from app.services.ladder import load_ladder
-from app.services.recipients import Recipients
-from app.services.roster import Roster
-from app.services.roster_store import DeskRoster
 
 log = logging.getLogger(__name__)
 
@@ -146,39 +137,3 @@ class EscalationScheduler:
         with self._arming:
             if self.scheduler.running:
                 self._arm(0.0 if self._nudged.is_set() else delay)
-
-
-# -- wiring (used by `dispatch-desk ladder run` and the window) ------------------------------
-
-#: Keyring names (service "dispatch-desk") of the Twilio credentials.
-TWILIO_SECRETS = ("twilio_account_sid", "twilio_auth_token", "twilio_from_number")
-
-
-def twilio_pager_from(secrets: Any) -> TwilioPager:
-    """A TwilioPager from the credentials in the keyring (``SecretStore``), or a ConfigError
-    saying how to store them."""
-    sid, token, number = (secrets.get(name) for name in TWILIO_SECRETS)
-    if not (sid and token and number):
-        raise ConfigError("Twilio credentials are not in the keyring; run "
-                          "`dispatch-desk ladder set-credentials` first", field="twilio")
-    return TwilioPager(sid, token, number)
-
-
-def build_escalation(desk: Desk, pager: Pager, *, ladder_file: Path | None = None,
-                     default_group: str | None = None) -> EscalationService:
-    """The ladder service of a desk: its ladder file, its roster (re-read when edited), the
-    routing matrix for each card's group, and the pager."""
-    ladder = load_ladder(ladder_file)
-    ladder.check_against(desk.rules.notify)
-    roster_store = DeskRoster.for_journal(desk.journal.path)
-
-    def current_roster() -> Roster:
-        try:
-            roster_store.refresh()
-        except DeskError as exc:  # a broken edit: keep paging with the last good roster
-            log.warning("roster file not reloaded: %s", exc)
-        return roster_store.roster
-
-    recipients = Recipients(current_roster, routing=roster_store.routing,
-                            hours=desk.rules.business_hours, default_group=default_group)
-    return EscalationService(desk.journal, ladder, pager, recipients, desk.clock)

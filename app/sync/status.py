@@ -8,7 +8,7 @@ The sync engine builds a new `SyncStatus` after every attempt; the window's stat
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from app.models.journal import Journal
@@ -44,14 +44,15 @@ class SyncStatus:
     def with_(self, **changes: Any) -> SyncStatus:
         return replace(self, **changes)
 
-    def summary(self) -> str:
-        """One line for the status strip, e.g. "Online since 10:02 · 3 waiting · ..."."""
+    def summary(self, tz: tzinfo = UTC) -> str:
+        """One line for the status strip, e.g. "Online since 10:02 CET · 3 waiting · ...",
+        times in the site's zone `tz` and named, so they are never ambiguous."""
         if not self.enrolled:
             return "Local only: not enrolled with a central store"
-        parts = [f"{'Online' if self.online else 'Offline'}" + _since(self.since)]
+        parts = [f"{'Online' if self.online else 'Offline'}" + _since(self.since, tz)]
         parts.append(f"{self.waiting} waiting to go" if self.waiting else "nothing waiting")
         parts.append(
-            "last sync " + self.last_sync.strftime("%H:%M:%S") if self.last_sync else "never synced"
+            "last sync " + _hms(self.last_sync, tz) if self.last_sync else "never synced"
         )
         if self.clock_offset_s is not None:
             parts.append(f"clock offset {self.clock_offset_s:+.1f} s")
@@ -76,8 +77,12 @@ class SyncStatus:
         }
 
 
-def _since(moment: datetime | None) -> str:
-    return f" since {moment.strftime('%H:%M:%S')}" if moment else ""
+def _hms(moment: datetime, tz: tzinfo) -> str:
+    return moment.astimezone(tz).strftime("%H:%M:%S %Z")
+
+
+def _since(moment: datetime | None, tz: tzinfo) -> str:
+    return f" since {_hms(moment, tz)}" if moment else ""
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -54,7 +54,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("filter", "&Filter the queue", ("Ctrl+F",), "&View"),
     ActionSpec("clear_filters", "C&lear filters", ("Ctrl+Shift+F",), "&View"),
     ActionSpec("dismiss", "&Dismiss message", ("Ctrl+D",), "&View"),
+    ActionSpec("on_call", "On &call now and next", ("Ctrl+3",), "&View"),
     ActionSpec("wallboard", "&Wallboard", ("F11",), "&View"),
+    ActionSpec("handover", "Shift &handover…", ("Ctrl+H",), "&Desk",
+               "Draft, edit, print and accept the handover sheet"),
+    ActionSpec("sync_now", "&Sync now", ("F9",), "&Desk", "Push and pull with the store now"),
+    ActionSpec("roster", "&Rota and contacts…", ("Ctrl+Shift+R",), "&Desk"),
     ActionSpec("quit", "&Quit", ("Ctrl+Q",), "&Desk"),
     ActionSpec("shortcuts", "&Keyboard shortcuts", ("F1",), "&Help"),
 )

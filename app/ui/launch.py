@@ -24,6 +24,8 @@ from app.config import APP_NAME
 from app.errors import DeskError
 from app.services.demo import fill_demo
 from app.services.queue import QueueRow, next_deadline, record_due_breaches
+from app.services.roster_store import DEFAULT_EXAMPLE
+from app.ui.background import DeskBackground
 from app.ui.events import DeskEvents
 from app.ui.style import apply_font_scale
 
@@ -41,6 +43,8 @@ def fill_if_empty(desk: Desk) -> int:
         return 0
     count = fill_demo(desk.journal, desk.rules, desk.clock.now())
     desk.journal.use_clock(desk.clock)  # the demo stamped entries with its walking clock
+    if not desk.roster.exists:
+        desk.roster.import_file(DEFAULT_EXAMPLE)  # a demo rota, so "on call" is not empty
     return count
 
 
@@ -103,23 +107,29 @@ def record_breaches(desk: Desk, events: DeskEvents, window: QWidget) -> BreachRe
 
 
 def build_window(desk: Desk, events: DeskEvents, *, wallboard: bool = False,
-                 settings: QSettings | None = None) -> QWidget:
-    if wallboard:
-        from app.ui.wallboard import WallboardWindow  # written alongside; loaded only here
+                 settings: QSettings | None = None,
+                 background: DeskBackground | None = None) -> QWidget:
+    background = background or DeskBackground(desk, events)
 
-        return WallboardWindow(desk, events)
+    def make_wallboard() -> QWidget:
+        from app.ui.wallboard import WallboardWindow  # loaded only when a board is wanted
+
+        return WallboardWindow(desk, events, shifts=desk.shifts, sync=background.sync,
+                               on_call=background.on_call, escalations=background.escalations)
+
+    if wallboard:
+        return make_wallboard()
     from app.ui.main_window import DeskWindow
 
     boards: list[QWidget] = []
 
     def open_wallboard() -> None:
-        from app.ui.wallboard import WallboardWindow
-
-        board = WallboardWindow(desk, events)
+        board = make_wallboard()
         boards.append(board)  # keep it alive as long as the desk window
         board.show()
 
-    return DeskWindow(desk, events, settings=settings, open_wallboard=open_wallboard)
+    return DeskWindow(desk, events, settings=settings, open_wallboard=open_wallboard,
+                      background=background)
 
 
 def run_window(args: argparse.Namespace) -> int:
@@ -138,10 +148,19 @@ def run_window(args: argparse.Namespace) -> int:
         if getattr(args, "demo", False):
             fill_if_empty(desk)
         events = DeskEvents(desk.clock)
-        window = build_window(desk, events, wallboard=bool(getattr(args, "wallboard", False)))
+        background = DeskBackground(desk, events)
+        wallboard = bool(getattr(args, "wallboard", False))
+        window = build_window(desk, events, wallboard=wallboard, background=background)
         record_breaches(desk, events, window)
-        window.show()
+        if wallboard:
+            window.showFullScreen()
+        else:
+            window.show()
+        background.start()
         events.start_ticking()
-        return int(app.exec())
+        try:
+            return int(app.exec())
+        finally:
+            background.stop()
     finally:
         desk.close()

@@ -22,19 +22,24 @@ from PySide6.QtWidgets import (
 
 from app.bootstrap import Desk
 from app.ui.actions import ACTIONS, ActionRegistry, SlashFocus, canned_note_actions
+from app.ui.background import DeskBackground
 from app.ui.canned_notes import canned_note_handlers
 from app.ui.card_view import CardView
 from app.ui.command_bar import CommandBar
 from app.ui.dialogs import ShortcutsDialog
 from app.ui.events import DeskEvents
+from app.ui.handover_dialog import HandoverDialog
 from app.ui.intake import IntakeForm
+from app.ui.oncall_panel import OnCallPanel
 from app.ui.queue_view import QueueView
+from app.ui.roster_dialog import RosterDialog
 from app.ui.status_strip import MessageBar, StatusStrip
 
 
 class DeskWindow(QMainWindow):
     def __init__(self, desk: Desk, events: DeskEvents, *, settings: QSettings | None = None,
-                 open_wallboard: Callable[[], object] | None = None) -> None:
+                 open_wallboard: Callable[[], object] | None = None,
+                 background: DeskBackground | None = None) -> None:
         super().__init__()
         self.desk = desk
         self.events = events
@@ -52,6 +57,9 @@ class DeskWindow(QMainWindow):
         self.side = QTabWidget()
         self.side.addTab(self.card, "Card")
         self.side.addTab(self.intake, "New card (Ctrl+N)")
+        self.on_call = OnCallPanel(desk.roster, desk.clock, events)
+        self.side.addTab(self.on_call, "On call (Ctrl+3)")
+        self.background = background or DeskBackground(desk, events)
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.addWidget(self.queue)
         self.split.addWidget(self.side)
@@ -66,6 +74,8 @@ class DeskWindow(QMainWindow):
 
         self.strip = StatusStrip(events, desk.clock, desk.rules.tz, desk.journal.path.name)
         self.setStatusBar(self.strip)
+        self.background.link_changed.connect(self.strip.set_link)
+        self.background.paging_changed.connect(self.strip.set_paging)
 
         handlers: dict[str, Callable[[], object]] = {
             "intake": self.open_intake,
@@ -83,6 +93,10 @@ class DeskWindow(QMainWindow):
             "dismiss": self.message_bar.dismiss,
             "quit": self.close,
             "shortcuts": lambda: ShortcutsDialog.ask(self, self.registry.cheat_sheet()),
+            "handover": self.open_handover,
+            "sync_now": self.background.sync_now,
+            "roster": lambda: RosterDialog.ask(desk.roster, self),
+            "on_call": lambda: self.side.setCurrentWidget(self.on_call),
             **canned_note_handlers(desk, events, self.card_in_view),
         }
         if open_wallboard is not None:
@@ -112,6 +126,11 @@ class DeskWindow(QMainWindow):
         self.side.setCurrentWidget(self.intake)
         self.intake.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.intake.focusNextChild()
+
+    def open_handover(self) -> None:
+        b = self.background
+        HandoverDialog(self.desk, self.events, self.desk.handover, on_call=lambda: b.on_call(
+            self.desk.clock.now()), sync=b.sync, escalations=b.escalations, parent=self).exec()
 
     def focus_card(self) -> None:
         self.side.setCurrentWidget(self.card)

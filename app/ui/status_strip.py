@@ -37,6 +37,10 @@ class StatusStrip(QStatusBar):
         self.saved.setObjectName("journalSaved")
         self.link = QLabel(LOCAL_ONLY)
         self.link.setStyleSheet(style.LOCAL_ONLY_CSS)
+        self.paging = QLabel()
+        self.paging.setObjectName("paging")
+        self.paging.setStyleSheet(style.LOCAL_ONLY_CSS)
+        self.paging.hide()
         self.desk_clock = QLabel()
         self.desk_clock.setObjectName("deskClock")
         # Fixed width: its text changes every second, and a label that changes size makes
@@ -44,7 +48,7 @@ class StatusStrip(QStatusBar):
         widest = "Desk clock 00:00:00 CEST · 00:00:00 UTC"
         metrics = QFontMetrics(self.desk_clock.font())
         self.desk_clock.setFixedSize(metrics.horizontalAdvance(widest) + 12, metrics.height() + 4)
-        for label in (self.saved, self.link, self.desk_clock):
+        for label in (self.saved, self.link, self.paging, self.desk_clock):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
             self.addPermanentWidget(label)
         self._journal_name = journal_name
@@ -65,8 +69,17 @@ class StatusStrip(QStatusBar):
         )
 
     def set_link(self, text: str) -> None:
-        """For sync, when it exists: replace "local only" with the link's real state."""
+        """The sync worker's one line: online/offline since when, waiting entries, last sync,
+        clock offset (replaces "local only" once the desk is enrolled)."""
         self.link.setText(text)
+        calm = text.startswith("Online")
+        self.link.setStyleSheet("" if calm else style.LOCAL_ONLY_CSS)
+
+    def set_paging(self, text: str) -> None:
+        """Whether this desk can page: a desk that cannot must say so where it is seen."""
+        self.paging.setText(text)
+        self.paging.setVisible(bool(text))
+        self.paging.setStyleSheet("" if text.startswith("Paging on") else style.LOCAL_ONLY_CSS)
 
 
 class MessageBar(QWidget):

@@ -131,9 +131,13 @@ class SyncWorker(QObject):
             self._pause(self._push_wake, self.idle_push)
 
     def _pull_loop(self) -> None:
+        # The first pull does not wait: the strip should say "online" (or why not) at once,
+        # not after the first long-poll ends.
+        wait = 0.0
         while not self._stopping.is_set():
             try:
-                _added, cards = self.engine.pull(wait=self.poll_wait)
+                _added, cards = self.engine.pull(wait=wait)
+                wait = self.poll_wait
                 if cards:
                     self._arrived.emit(cards)
                 if self.engine.journal.outbox_size():

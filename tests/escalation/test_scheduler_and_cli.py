@@ -12,10 +12,11 @@ import keyring.core
 import pytest
 
 from app.adapters.secrets import SecretStore
+from app.bootstrap import twilio_pager_from
 from app.cli import main
 from app.clock import SystemClock
 from app.errors import ConfigError
-from app.escalation_scheduler import EscalationScheduler, twilio_pager_from
+from app.escalation_scheduler import EscalationScheduler
 from tests.escalation.harness import ALICE, DESK_NUMBER, LadderDesk, build
 from tests.escalation.test_crash import wait_until
 from tests.memory_keyring import MemoryKeyring

@@ -1,0 +1,66 @@
+"""The live facts the handover sheet, the break-glass packet and the wallboard show, taken from
+the rota and the sync status (the sheets take plain `desk_facts` lines so they can be drawn
+without either; this is where a running desk fills them in)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.services.desk_facts import ContactLine, OnCallLine, SyncFacts
+from app.services.roster import Roster
+from app.sync.status import SyncStatus
+
+
+def on_call_lines(roster: Roster, now: datetime) -> list[OnCallLine]:
+    """Who holds each (group, role) now and who is next, in the roster's order."""
+    lines: list[OnCallLine] = []
+    for group, role in roster.slots():
+        current, following = roster.on_call_now_and_next(group, role, now)
+        if current is not None:
+            c = current.contact
+            lines.append(OnCallLine(group, role, c.name, c.primary_phone, c.backup_phone or "",
+                                    until=current.end))
+        if following is not None:
+            c = following.contact
+            lines.append(OnCallLine(group, role, c.name, c.primary_phone, c.backup_phone or "",
+                                    starts=following.start, is_next=True))
+    return lines
+
+
+def contact_lines(roster: Roster) -> list[ContactLine]:
+    """The contact tree for the break-glass packet: every person with both numbers."""
+    return [
+        ContactLine(c.name, c.role, c.primary_phone, c.backup_phone or "",
+                    c.responsibilities)
+        for c in sorted(roster.contacts, key=lambda c: (c.role, c.name))
+    ]
+
+
+def sync_facts(status: SyncStatus | None, outages: list[tuple[datetime, datetime | None]]
+               ) -> SyncFacts | None:
+    """Freshness for the sheets; None when the desk is not enrolled (local only)."""
+    if status is None or not status.enrolled:
+        return None
+    hazards = []
+    if status.clock_skew:
+        hazards.append("desk clock disagrees with the store: pushes refused")
+    if status.refused:
+        hazards.append(f"store refused entries: {status.refused}")
+    return SyncFacts(status.last_sync, tuple(outages), hazards=tuple(hazards))
+
+
+class OutageLog:
+    """Link outages as the desk saw them (from the sync status changes), for the handover's
+    "link outages this shift" and the break-glass trigger."""
+
+    def __init__(self) -> None:
+        self.outages: list[tuple[datetime, datetime | None]] = []
+
+    def observe(self, status: SyncStatus) -> None:
+        if not status.enrolled or status.since is None:
+            return
+        ongoing = bool(self.outages) and self.outages[-1][1] is None
+        if not status.online and not ongoing:
+            self.outages.append((status.since, None))
+        elif status.online and ongoing:
+            self.outages[-1] = (self.outages[-1][0], status.since)

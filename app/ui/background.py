@@ -1,0 +1,123 @@
+"""What runs behind the desk window: sync with the store and the escalation ladder.
+
+Both are optional by design: a desk that is not enrolled works "local only", and a desk
+without Twilio credentials still shows every ladder's state but says plainly that it cannot
+page. Their state reaches the screens only through signals and small fact callables (for the
+handover sheet and the wallboard); nothing here blocks the GUI thread on the network.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from PySide6.QtCore import QObject, Signal
+
+from app.adapters.secrets import SecretStore
+from app.bootstrap import Desk, build_escalation, build_sync, twilio_pager_from
+from app.errors import DeskError
+from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
+from app.services.desk_sources import OutageLog, on_call_lines, sync_facts
+from app.services.escalation import EscalationService, escalation_lines
+from app.sync.status import SyncStatus
+from app.ui.events import DeskEvents
+
+log = logging.getLogger(__name__)
+PAGING_OFF = "Paging OFF: no Twilio credentials (dispatch-desk ladder set-credentials)"
+
+
+class DeskBackground(QObject):
+    link_changed = Signal(str)  # one line for the status strip
+    paging_changed = Signal(str)
+
+    def __init__(self, desk: Desk, events: DeskEvents, secrets: SecretStore | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.desk, self.events = desk, events
+        self._secrets = secrets or SecretStore()
+        self.outages = OutageLog()
+        self.sync_status: SyncStatus | None = None
+        self.sync_worker: object | None = None
+        self.ladder: EscalationService | None = None
+        self.scheduler: object | None = None
+        self.paging = PAGING_OFF
+
+    def start(self) -> None:
+        self._start_sync()
+        self._start_ladder()
+
+    def _start_sync(self) -> None:
+        try:
+            engine = build_sync(self.desk, self._secrets)
+        except DeskError as exc:
+            self.events.error.emit(f"sync is off: {exc}")
+            return
+        if engine is None:
+            return  # not enrolled: the strip keeps saying "local only"
+        from app.ui.sync_worker import SyncWorker
+
+        worker = SyncWorker(engine, self.events, parent=self)
+        worker.status_changed.connect(self._on_sync_status)
+        self.sync_worker = worker
+        self._on_sync_status(worker.status)
+        worker.start()
+
+    def _on_sync_status(self, status: SyncStatus) -> None:
+        self.sync_status = status
+        self.outages.observe(status)
+        self.link_changed.emit(status.summary(self.desk.rules.tz))
+
+    def _start_ladder(self) -> None:
+        try:
+            pager = twilio_pager_from(self._secrets)
+        except DeskError as exc:
+            log.info("paging off: %s", exc)
+            self.paging_changed.emit(PAGING_OFF)
+            return
+        try:
+            self.ladder = build_escalation(self.desk, pager)
+        except DeskError as exc:
+            self.events.error.emit(f"escalation ladder not started: {exc}")
+            return
+        from app.ui.ladder_scheduler import LadderScheduler
+
+        scheduler = LadderScheduler(self.ladder, self.events, parent=self)
+        scheduler.alarm.connect(self.events.error)
+        self.scheduler = scheduler
+        scheduler.start()
+        self.paging = "Paging on (Twilio)"
+        self.paging_changed.emit(self.paging)
+
+    def stop(self) -> None:
+        for part in (self.scheduler, self.sync_worker):
+            stop = getattr(part, "stop", None)
+            if stop is not None:
+                stop()
+
+    def sync_now(self) -> None:
+        worker = self.sync_worker
+        if worker is None:
+            self.events.info.emit("This desk is local only: enrol it with `dispatch-desk "
+                                  "enroll URL CODE` to sync")
+            return
+        worker.sync_now()  # type: ignore[attr-defined]
+
+    # -- facts for the handover sheet and the wallboard -----------------------------------
+
+    def on_call(self, now: datetime) -> Sequence[OnCallLine] | None:
+        roster = self.desk.roster.roster
+        return on_call_lines(roster, now) if roster.contacts else None
+
+    def sync(self) -> SyncFacts | None:
+        return sync_facts(self.sync_status, self.outages.outages)
+
+    def escalations(self) -> Mapping[str, EscalationLine] | None:
+        if self.ladder is None:
+            return None
+        try:
+            states = self.ladder.states(active_only=True)
+        except DeskError as exc:
+            log.warning("ladder state unavailable: %s", exc)
+            return None
+        return {line.card_id: line for line in escalation_lines(states, self.ladder.ladder)}
