@@ -33,7 +33,7 @@ from typing import Any
 
 from app.errors import ValidationError
 from app.models.entry import SCHEMA_VERSION, Entry
-from app.models.projection import CARD_KINDS
+from app.models.projection import CARD_KINDS, HANDOVER_KINDS
 
 PROTOCOL_VERSION = 1
 SUPPORTED_VERSIONS: tuple[int, ...] = (1,)
@@ -75,8 +75,8 @@ PUSH_STATUSES = (STORED, DUPLICATE, REJECTED)
 
 # Written by a desk when the store reports that a card number was already taken.
 RENUMBER_KIND = "card.renumbered"
-# Every kind the store accepts: the journal's card kinds plus the sync-made rename.
-KNOWN_KINDS: frozenset[str] = CARD_KINDS | {RENUMBER_KIND}
+# Every kind the store accepts: card kinds (with the ladder's), shift handovers, the rename.
+KNOWN_KINDS: frozenset[str] = CARD_KINDS | HANDOVER_KINDS | {RENUMBER_KIND}
 
 WIRE_FIELDS = ("id", "card_id", "kind", "payload", "hlc", "desk_id", "operator", "schema")
 
