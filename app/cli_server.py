@@ -68,20 +68,43 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+TWILIO_TOKEN_ENV = "DISPATCH_DESK_TWILIO_TOKEN"
+
+
+def _twilio_token() -> str | None:
+    """The Twilio auth token for webhook signatures: the environment first (a service's
+    EnvironmentFile on a server without a desktop keyring), then the OS keyring."""
+    import os
+
+    from app.adapters.secrets import SecretStore
+
+    if os.environ.get(TWILIO_TOKEN_ENV):
+        return os.environ[TWILIO_TOKEN_ENV]
+    try:
+        return SecretStore().get("twilio_auth_token")
+    except ConfigError:
+        return None  # no usable keyring here: webhooks stay off, and the banner says so
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     _need_extras()
     import uvicorn
 
     from app.sync.server import create_app
     from app.sync.server.database import describe, parse_db_url
+    from app.sync.server.twilio_webhook import WebhookConfig
 
-    app = create_app(args.db)
+    twilio = WebhookConfig(_twilio_token(), args.public_url)
+    app = create_app(args.db, twilio=twilio)
     sock = _listen(args.host, args.port)
     host, port = sock.getsockname()[:2]
     print(
         f"dispatch-desk store on http://{host}:{port} ({describe(parse_db_url(args.db))})",
         flush=True,
     )
+    if not twilio.auth_token:
+        print(f"Twilio webhooks off: no auth token (set ${TWILIO_TOKEN_ENV} or store "
+              "twilio_auth_token in the keyring)", flush=True)
     config = uvicorn.Config(
         app, log_level=args.log_level, proxy_headers=True, forwarded_allow_ips=args.trust_proxy
     )
@@ -143,6 +166,12 @@ def register(sub: Any) -> None:
         "--trust-proxy",
         default="127.0.0.1",
         help="addresses of the TLS reverse proxy whose X-Forwarded-* headers are believed",
+    )
+    server.add_argument(
+        "--public-url",
+        default=None,
+        help="the address Twilio calls (e.g. https://store.example.org); webhook signatures "
+        "are checked against it",
     )
     server.set_defaults(handler=_with_db(cmd_serve))
     ssub = server.add_subparsers(dest="server_command", metavar="ACTION")

@@ -29,6 +29,8 @@ POLL_JOB_ID = "escalation-answers"
 #: With nothing pending the ladder still wakes this often (seconds): a card that arrived by
 #: sync, or a clock that jumped, is picked up without a nudge.
 IDLE_WAKE_S = 30.0
+#: How long `stop` waits for a ladder run in flight (its sends have their own timeouts).
+STOP_WAIT_S = 15.0
 #: How often SMS replies and call results are fetched from the provider, in seconds.
 POLL_EVERY_S = 10.0
 
@@ -57,6 +59,7 @@ class EscalationScheduler:
         self._on_change, self._on_alarm, self._on_error = on_change, on_alarm, on_error
         self._busy = threading.Lock()
         self._nudged = threading.Event()
+        self._stopping = threading.Event()
         # Re-arming after a run and a nudge must not interleave, or the run's later wake
         # could replace the nudge's "now" and the nudge would wait for the next deadline.
         self._arming = threading.Lock()
@@ -74,8 +77,16 @@ class EscalationScheduler:
         self._arm(0.0)
 
     def stop(self) -> None:
+        # No job may re-arm once stopping: APScheduler's shutdown(wait=True) holds the
+        # scheduler's lock while it joins the job threads, and a job blocked in add_job on
+        # that lock never ends (a deadlock seen in the tests). So: refuse re-arming, shut
+        # down without joining, then wait for a ladder run in flight to finish.
+        with self._arming:
+            self._stopping.set()
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
+            self.scheduler.shutdown(wait=False)
+        if self._busy.acquire(timeout=STOP_WAIT_S):
+            self._busy.release()
 
     def nudge(self) -> None:
         """Run now: a card was registered or changed priority, or an answer came in."""
@@ -85,6 +96,8 @@ class EscalationScheduler:
                 self._arm(0.0)
 
     def _arm(self, delay_s: float) -> None:
+        if self._stopping.is_set():
+            return
         # APScheduler counts in real time; the ladder's clock says how long to wait.
         when = datetime.now(UTC) + timedelta(seconds=max(0.0, delay_s))
         self.scheduler.add_job(self._run, "date", run_date=when, id=JOB_ID,

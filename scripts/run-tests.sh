@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXTRAS="server,test" EXTRA_DEBS="poppler-utils" bash scripts/setup-env.sh
+bash scripts/ensure-postgres.sh
 export QT_QPA_PLATFORM=offscreen
 V=.venv/bin
 echo "== ruff";  $V/ruff check app tests bench

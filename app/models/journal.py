@@ -51,6 +51,11 @@ _NEXT_NUMBER_RAW = (
     " ON CONFLICT(key) DO UPDATE SET value=CAST(value AS INTEGER) + 1 RETURNING value"
 )
 _ENTRY_COLUMNS = "id, card_id, kind, payload, hlc, desk_id, operator, schema, server_seq"
+_CARD_ENTRIES_RAW = f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE card_id=? ORDER BY hlc, id"
+_SET_META_RAW = (
+    "INSERT INTO desk_meta (key, value) VALUES (?, ?)"
+    " ON CONFLICT(key) DO UPDATE SET value=excluded.value"
+)
 # Sync bookkeeping (app/sync/engine.py).
 _ACK_IF_WAITING = text("UPDATE entries SET server_seq=:s WHERE id=:i AND server_seq IS NULL")
 _NUMBER_HELD = text("SELECT 1 FROM cards WHERE number=:number AND id != :id")
@@ -237,30 +242,32 @@ class Journal:
         """Store entries that came from the store (and, with them, the pull cursor), re-folding
         every card they touch so arrival order never matters. Returns how many were new."""
         added = 0
-        with db.write_transaction(self._engine, self.path) as conn:
+        # Raw sqlite3 on the pull path too: a reconnecting desk applies thousands of entries.
+        with db.raw_write(self._engine, self.path) as cur:
             touched: set[str] = set()
             for entry in entries:
                 params = {**entry.to_wire(), "payload": entry.payload_json()}
                 params["server_seq"] = entry.server_seq
-                if conn.execute(_INSERT_FACT, params).rowcount:
+                if cur.execute(_INSERT_FACT_RAW, params).rowcount:
                     added += 1
                     touched.add(entry.card_id)
                     self._hlc.observe(entry.hlc)
                 elif entry.server_seq is not None:
                     # Our own entry coming back: the store has it, even if its push reply was lost.
-                    conn.execute(_ACK_IF_WAITING, {"i": entry.id, "s": entry.server_seq})
-            for card_id in touched:
-                state = fold(self._entries(conn, card_id))
+                    cur.execute(_ACK_IF_WAITING.text, {"i": entry.id, "s": entry.server_seq})
+            for card_id in sorted(touched):
+                rows = cur.execute(_CARD_ENTRIES_RAW, (card_id,)).fetchall()
+                state = fold([_entry(r) for r in rows])
                 if state is not None:
                     params = _card_params(state)
                     # A desk restored from an old backup reissues numbers until the store's
                     # rename reaches us; park the newcomer on a unique column value meanwhile.
-                    if conn.execute(_NUMBER_HELD, params).first():
+                    if cur.execute(_NUMBER_HELD.text, params).fetchone():
                         params["number"] = f"{state['number']}/{state['id'][:8]}"
-                    conn.execute(_UPSERT_CARD, params)
-            conn.exec_driver_sql(_SETTLE_NUMBERS)
+                    cur.execute(_UPSERT_CARD_RAW, params)
+            cur.execute(_SETTLE_NUMBERS)
             if cursor is not None:
-                self._set_meta(conn, cursor[0], cursor[1])
+                cur.execute(_SET_META_RAW, cursor)
         return added
 
     def settle_numbers(self) -> None:

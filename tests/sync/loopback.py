@@ -22,9 +22,9 @@ Scope = dict[str, Any]
 
 
 class LoopbackStore:
-    def __init__(self, db_path: Path, clock: Clock | None = None) -> None:
+    def __init__(self, db_path: Path, clock: Clock | None = None, **app_args: Any) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.app: FastAPI = create_app(f"sqlite:///{db_path}", clock=clock)
+        self.app: FastAPI = create_app(f"sqlite:///{db_path}", clock=clock, **app_args)
         config = uvicorn.Config(
             self._asgi, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
             interface="asgi3", timeout_graceful_shutdown=1,

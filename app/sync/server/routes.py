@@ -35,6 +35,7 @@ from app.sync.protocol import (
 from app.sync.server import replies, schemas
 from app.sync.server.enrol import DeskRecord
 from app.sync.server.storage import Store
+from app.sync.server.twilio_webhook import WebhookConfig, make_router
 
 # A full batch of large entries stays well under this; anything bigger is refused unread.
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -142,8 +143,10 @@ async def _gate(request: Request, call_next: Handler) -> Response:
     return await call_next(request)
 
 
-def create_app(db_url: str, *, clock: Clock | None = None) -> FastAPI:
-    """The store as an ASGI app; its database is migrated here, before the first request."""
+def create_app(db_url: str, *, clock: Clock | None = None,
+               twilio: WebhookConfig | None = None) -> FastAPI:
+    """The store as an ASGI app; its database is migrated here, before the first request.
+    `twilio` turns on Twilio's webhooks (off without an auth token: they are refused)."""
     store = Store(db_url, clock)
 
     @asynccontextmanager
@@ -167,4 +170,5 @@ def create_app(db_url: str, *, clock: Clock | None = None) -> FastAPI:
     app.middleware("http")(_gate)
     replies.install(app)
     app.include_router(router)
+    app.include_router(make_router(store, twilio or WebhookConfig(None)))
     return app

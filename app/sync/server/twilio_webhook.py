@@ -1,0 +1,112 @@
+"""Twilio's webhooks at the store: SMS replies, key presses and call results as journal entries.
+
+A store with a public address can give Twilio `POST {public_url}/twilio/webhook` as the
+messaging and voice status callback. Every request is checked against `X-Twilio-Signature`
+(the `twilio` library's validator, for the exact public URL Twilio called) before anything is
+read into the journal. The entries are the same facts a desk's own polling of Twilio's REST API
+would write (same ids), so whichever arrives first wins and the other is a duplicate: the
+ladder stops once, on every desk, at the next pull.
+
+This path sits outside `/v1` because Twilio sends no desk protocol header and no desk
+credential; its signature is its credential.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from app.errors import ValidationError
+from app.models.entry import SCHEMA_VERSION, Entry, HybridClock, NewEntry, uuid7
+from app.models.projection import fold
+from app.services.escalation_state import derive
+from app.services.inbound import OpenPage, entries_from_webhook, open_pages, verify_twilio_signature
+from app.services.ladder import Ladder, load_ladder
+from app.sync.server import replies
+from app.sync.server.enrol import DeskRecord
+from app.sync.server.storage import Store
+from app.sync.server.tables import entries
+
+PATH = "/twilio/webhook"
+#: Pages older than this are no longer answered (a reply to yesterday's page is noise).
+PAGE_HORIZON = timedelta(hours=24)
+STORE_OPERATOR = "twilio webhook"
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    auth_token: str | None
+    public_url: str | None = None  # e.g. https://store.example.org (what Twilio calls)
+
+
+def _rows_to_entries(rows: Sequence[object]) -> list[Entry]:
+    return [Entry(r.id, r.card_id, r.kind, json.loads(r.payload), r.hlc,  # type: ignore[attr-defined]
+                  r.desk_id, r.operator, r.schema, int(r.seq))  # type: ignore[attr-defined]
+            for r in rows]
+
+
+def recent_pages(store: Store, ladder: Ladder, now: datetime) -> list[OpenPage]:
+    """Pages sent in the last day, from the store's own copy of every desk's entries."""
+    with store.engine.connect() as conn:
+        paged = conn.execute(
+            select(entries.c.card_id, entries.c.hlc).where(entries.c.kind == "ladder.page")
+        ).all()
+        horizon_ms = int((now - PAGE_HORIZON).timestamp() * 1000)
+        cards = sorted({r.card_id for r in paged if int(r.hlc.split(".", 1)[0]) >= horizon_ms})
+        states = []
+        for card_id in cards:
+            rows = conn.execute(select(entries).where(entries.c.card_id == card_id)).all()
+            card_entries = _rows_to_entries(rows)
+            card = fold(card_entries)
+            if card is not None:
+                states.append(derive(card, card_entries, ladder))
+    return open_pages(states)
+
+
+def store_facts(store: Store, new: Sequence[NewEntry], clock: HybridClock, now: datetime,
+                author: DeskRecord) -> int:
+    """Write the webhook's facts as the store's own entries; returns how many were new."""
+    made = [Entry(item.id or uuid7(int(now.timestamp() * 1000)), item.card_id, item.kind,
+                  item.payload, clock.tick(), author.desk_id, STORE_OPERATOR, SCHEMA_VERSION)
+            for item in new]
+    return store.append_own(made, author)
+
+
+def make_router(store: Store, config: WebhookConfig, ladder: Ladder | None = None) -> APIRouter:
+    router = APIRouter()
+    the_ladder = ladder or load_ladder()
+    author = DeskRecord(f"store-{store.position().store_id}"[:40], "central store", "")
+    hlc = HybridClock(store.clock, author.desk_id)
+
+    # Not in /openapi.json: that document is the desks' API; this is Twilio's callback.
+    @router.post(PATH, include_in_schema=False)
+    async def twilio_webhook(request: Request) -> Response:
+        if not config.auth_token:
+            return replies.error(404, "webhooks_off", "this store has no Twilio auth token; "
+                                 "start it with DISPATCH_DESK_TWILIO_TOKEN set")
+        # Twilio posts application/x-www-form-urlencoded; parsed here (no multipart needed).
+        body = (await request.body()).decode("utf-8", errors="replace")
+        params: Mapping[str, str] = dict(parse_qsl(body, keep_blank_values=True))
+        url = (config.public_url.rstrip("/") + PATH if config.public_url else str(request.url))
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not verify_twilio_signature(url, params, signature, config.auth_token):
+            return replies.error(403, "bad_signature", "X-Twilio-Signature does not match "
+                                 "this URL and body; check the store's public URL")
+        now = store.clock.now()
+        try:
+            pages = await run_in_threadpool(recent_pages, store, the_ladder, now)
+            new = entries_from_webhook(params, pages, now)
+        except ValidationError as exc:
+            return replies.error(422, "bad_webhook", str(exc))
+        await run_in_threadpool(store_facts, store, new, hlc, now, author)
+        # Twilio wants TwiML or an empty 200; an empty <Response/> says nothing to the caller.
+        return Response("<Response/>", media_type="application/xml")
+
+    return router
