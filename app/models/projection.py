@@ -75,8 +75,8 @@ CARD_KINDS = frozenset(
 # must accept and the timeline shows. pager.stop/start live on a pseudo card (inbound.py).
 LADDER_KINDS = frozenset(
     {"ladder.step", "ladder.page", "ladder.page_failed", "ladder.page_skipped",
-     "ladder.unreachable", "ladder.exhausted", "ladder.call_result", "ladder.reply",
-     "ladder.taken_over", "pager.stop", "pager.start"}
+     "ladder.page_cancelled", "ladder.unreachable", "ladder.exhausted", "ladder.call_result",
+     "ladder.reply", "ladder.taken_over", "pager.stop", "pager.start"}
 )
 CARD_KINDS = CARD_KINDS | LADDER_KINDS
 # Shift handover entries (app/services/handover.py). They are not about one card, so they

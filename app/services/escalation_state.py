@@ -10,6 +10,7 @@ Entry kinds (all on the card; ids are facts from ``step_key`` so a repeat write 
     ladder.page          one channel of a step reached the provider: channel, to, sid
     ladder.page_failed   one try of a channel failed: error, status, retryable, retry_at
     ladder.page_skipped  a channel not used: the number replied STOP
+    ladder.page_cancelled  a queued page not to send: cancelled offline, or expired
     ladder.unreachable   nobody could be reached on this step: the next tier is due at once
     ladder.exhausted     the last tier got no answer: the desk alarm stays on
     ladder.call_result   how a voice page ended (voicemail, no answer...); never an ack
@@ -254,7 +255,8 @@ def _apply_channel_fact(step: StepState, e: Entry) -> None:
         channel.tries = max(channel.tries, int(p.get("try", 1)))
         channel.last_error = str(p.get("error", ""))
         channel.retry_at = _dt(p["retry_at"]) if p.get("retry_at") else None
-    elif e.kind == "ladder.page_skipped":
+    elif e.kind in ("ladder.page_skipped", "ladder.page_cancelled"):
+        # cancelled (offline_alarm.py): the dispatcher phones instead, or it expired
         channel.skipped = str(p.get("reason", ""))
     elif e.kind == "ladder.call_result":
         channel.outcome = str(p.get("outcome"))

@@ -66,6 +66,9 @@ class Ladder:
     throttle: timedelta = timedelta(seconds=30)
     #: How often a failed send (timeout, 429, 5xx) is tried again within its tier, at most.
     max_tries: int = 4
+    #: What the customer contact is told once an on-call person accepts ([customer]).
+    eta_template: str = "A technician is on the way, ETA {eta} minutes."
+    default_eta_minutes: int = 35
 
     def steps(self) -> list[tuple[Tier, int]]:
         """Every page the ladder can make, in order: (tier, attempt 1..repeat)."""
@@ -165,10 +168,10 @@ def parse_ladder(text: str, source: str = "ladder TOML") -> Ladder:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    unknown = set(data) - {"name", "tier", "start", "paging"}
+    unknown = set(data) - {"name", "tier", "start", "paging", "customer"}
     if unknown:
         raise ConfigError(f"{source}: unknown section {sorted(unknown)[0]!r}; use name, "
-                          "[start], [paging], [[tier]]", field=sorted(unknown)[0])
+                          "[start], [paging], [customer], [[tier]]", field=sorted(unknown)[0])
     raw_tiers = data.get("tier")
     if not isinstance(raw_tiers, list) or not raw_tiers:
         raise ConfigError(f"{source}: no [[tier]] tables; a ladder needs at least one tier, "
@@ -207,7 +210,29 @@ def parse_ladder(text: str, source: str = "ladder TOML") -> Ladder:
     name = data.get("name", "default")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{source}: name must be text", field="name")
-    return Ladder(name.strip(), tiers, start, validity, throttle, tries)
+    template, eta = _customer(data.get("customer", {}), source)
+    return Ladder(name.strip(), tiers, start, validity, throttle, tries, template, eta)
+
+
+def _customer(raw: Any, source: str) -> tuple[str, int]:
+    """[customer] eta_template (with {eta}) and default_eta_minutes."""
+    if not isinstance(raw, dict) or set(raw) - {"eta_template", "default_eta_minutes"}:
+        raise ConfigError(f"{source}: [customer] takes eta_template, default_eta_minutes",
+                          field="customer")
+    template = raw.get("eta_template", Ladder.eta_template)
+    if not isinstance(template, str) or "{eta}" not in template or len(template) > 300:
+        raise ConfigError(f"{source}: customer.eta_template must be one line of text with "
+                          "{eta} where the minutes go", field="customer.eta_template")
+    try:
+        template.format(eta=1)
+    except (KeyError, IndexError, ValueError):
+        raise ConfigError(f"{source}: customer.eta_template may only use {{eta}}; write other "
+                          "braces as {{ and }}", field="customer.eta_template") from None
+    eta = raw.get("default_eta_minutes", Ladder.default_eta_minutes)
+    if isinstance(eta, bool) or not isinstance(eta, int) or not 1 <= eta <= 24 * 60:
+        raise ConfigError(f"{source}: customer.default_eta_minutes must be whole minutes "
+                          "1..1440", field="customer.default_eta_minutes")
+    return template.strip(), eta
 
 
 def load_ladder(path: Path | None = None) -> Ladder:

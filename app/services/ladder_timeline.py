@@ -45,6 +45,8 @@ LADDER_LINES: dict[str, Describe] = {
     "ladder.page": lambda p: (f"{_channel(p)} sent", f"tier {p.get('tier')} · {p.get('sid')}"),
     "ladder.page_failed": _failed,
     "ladder.page_skipped": lambda p: (f"{_channel(p)} skipped", str(p.get("reason", ""))),
+    "ladder.page_cancelled": lambda p: (f"{_channel(p)} cancelled, not sent",
+                                        str(p.get("reason", ""))),
     "ladder.unreachable": lambda p: (f"Tier {p.get('tier')} unreachable: next tier now",
                                      str(p.get("reason", ""))),
     "ladder.exhausted": lambda p: ("LADDER EXHAUSTED: nobody acknowledged",

@@ -30,6 +30,8 @@ PAGING_OFF = "Paging OFF: no Twilio credentials (dispatch-desk ladder set-creden
 class DeskBackground(QObject):
     link_changed = Signal(str)  # one line for the status strip
     paging_changed = Signal(str)
+    offline_ready = Signal(object)  # OfflinePaging, once the ladder runs (offline_banner.py)
+    offline_alarm = Signal(str)  # the ladder's alarm: the banner re-checks at once
 
     def __init__(self, desk: Desk, events: DeskEvents, secrets: SecretStore | None = None,
                  parent: QObject | None = None) -> None:
@@ -84,10 +86,19 @@ class DeskBackground(QObject):
 
         scheduler = LadderScheduler(self.ladder, self.events, parent=self)
         scheduler.alarm.connect(self.events.error)
+        scheduler.alarm.connect(self.offline_alarm)
         self.scheduler = scheduler
+        self.watch_offline(self.ladder)
         scheduler.start()
         self.paging = "Paging on (Twilio)"
         self.paging_changed.emit(self.paging)
+
+    def watch_offline(self, service: EscalationService) -> None:
+        """Let the offline banner judge, from the journal, when paging is impossible."""
+        from app.services.offline_alarm import OfflinePaging
+
+        self.offline_ready.emit(OfflinePaging(self.desk.journal, service.ladder,
+                                              lambda: service.recipients.roster, self.desk.clock))
 
     def stop(self) -> None:
         for part in (self.scheduler, self.sync_worker):

@@ -34,6 +34,8 @@ from PySide6.QtWidgets import (
 from app.bootstrap import Desk
 from app.errors import NotFoundError
 from app.services.card import KIND_LABELS, Card
+from app.services.customer_message import eta_message
+from app.services.ladder import load_ladder
 from app.services.queue import countdown
 from app.services.sla import CardClocks, clocks_for
 from app.services.status_message import compose
@@ -141,6 +143,7 @@ class CardView(QWidget):
             ("assign", "Assign…", self.assign),
             ("acknowledge", "Acknowledged…", self.acknowledge),
             ("status_message", "Status message…", self.status_message),
+            ("eta", "Send ETA to customer", self.send_eta),
         )):
             button = QPushButton(f"{text}  {shortcut_hint(key)}")
             button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
@@ -338,6 +341,20 @@ class CardView(QWidget):
             lambda c, ch: desk.cards.post_status_message(c.number, ch.text, ch.next_update_at,
                                                          desk.operator),
         )
+
+    def send_eta(self) -> bool:
+        """Post the ladder file's "technician on the way, ETA" text (refused before an
+        on-call person accepted); one click, no dialog: the words are the site's template."""
+        card, desk = self.card, self._desk
+        if card is None:
+            self._events.info.emit("Pick a card first (Ctrl+1 goes to the queue).")
+            return False
+
+        def post() -> Card:
+            text = eta_message(desk.journal.entries(card.id), load_ladder(desk.settings.ladder))
+            return desk.cards.post_status_message(card.number, text, None, desk.operator)
+
+        return self._events.run(post, cards=frozenset({card.id})) is not None
 
     def add_quick_note(self) -> bool:
         card, text = self.card, self.quick_note.text()

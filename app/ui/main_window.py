@@ -30,6 +30,7 @@ from app.ui.dialogs import ShortcutsDialog
 from app.ui.events import DeskEvents
 from app.ui.handover_dialog import HandoverDialog
 from app.ui.intake import IntakeForm
+from app.ui.offline_banner import OfflineBanner
 from app.ui.oncall_panel import OnCallPanel
 from app.ui.queue_view import QueueView
 from app.ui.roster_dialog import RosterDialog
@@ -60,6 +61,9 @@ class DeskWindow(QMainWindow):
         self.on_call = OnCallPanel(desk.roster, desk.clock, events)
         self.side.addTab(self.on_call, "On call (Ctrl+3)")
         self.background = background or DeskBackground(desk, events)
+        self.offline_banner = OfflineBanner(desk, events)  # no internet: phone them now
+        self.background.offline_ready.connect(self.offline_banner.watch)
+        self.background.offline_alarm.connect(self.offline_banner.check)
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.addWidget(self.queue)
         self.split.addWidget(self.side)
@@ -67,6 +71,7 @@ class DeskWindow(QMainWindow):
         self.split.setStretchFactor(1, 2)
         central = QWidget()
         column = QVBoxLayout(central)
+        column.addWidget(self.offline_banner)
         column.addWidget(self.message_bar)
         column.addWidget(self.command_bar)
         column.addWidget(self.split, 1)
