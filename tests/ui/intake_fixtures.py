@@ -3,10 +3,12 @@ in tmp_path with a fake clock, and a recorder for what reaches the one error pla
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtWidgets import QComboBox, QLineEdit
 
 from app.bootstrap import Desk, build_desk
@@ -90,3 +92,21 @@ def register_directly(desk: Desk, site: str, category: str, symptom: str) -> str
         "q_contact": "site duty desk", "priority": "P2", "priority_reason": "one floor down",
     }
     return desk.cards.register(intake, Operator("M. Keller")).number
+
+# The intake and command-bar tests' own desk (their clock and operator), as fixtures.
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def desk(tmp_path: Path, clock: FakeClock) -> Iterator[Desk]:
+    d = make_desk(tmp_path / "journal.sqlite", clock)
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def events(qtbot: object, clock: FakeClock) -> DeskEvents:
+    return DeskEvents(clock)

@@ -3,34 +3,17 @@ refusals say what is wrong and write nothing, completion and history help the ke
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import Qt
 
 from app.bootstrap import Desk
-from app.clock import FakeClock
 from app.ui.command_bar import CommandBar
 from app.ui.events import DeskEvents
-from tests.ui.intake_fixtures import START, Heard, make_desk, register_directly
+from tests.ui import intake_fixtures
+from tests.ui.intake_fixtures import Heard, make_desk, register_directly
 
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
-
-
-@pytest.fixture
-def desk(tmp_path: Path, clock: FakeClock) -> Iterator[Desk]:
-    d = make_desk(tmp_path / "journal.sqlite", clock)
-    yield d
-    d.close()
-
-
-@pytest.fixture
-def events(qtbot: object, clock: FakeClock) -> DeskEvents:
-    return DeskEvents(clock)
+# This module's desk (its clock and operator), shared with the other intake tests.
+clock, desk, events = intake_fixtures.clock, intake_fixtures.desk, intake_fixtures.events
 
 
 @pytest.fixture

@@ -3,38 +3,23 @@ duplicates and attach, flag a probable emergency, keep the draft, follow the spo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from app.bootstrap import Desk
-from app.clock import FakeClock
 from app.ui.events import DeskEvents
 from app.ui.intake import DRAFT_META_KEY, IntakeForm
-from tests.ui.intake_fixtures import REPORT, START, Heard, fill, make_desk, register_directly
+from tests.ui import intake_fixtures
+from tests.ui.intake_fixtures import REPORT, Heard, fill, make_desk, register_directly
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
-
-
-@pytest.fixture
-def desk(tmp_path: Path, clock: FakeClock) -> Iterator[Desk]:
-    d = make_desk(tmp_path / "journal.sqlite", clock)
-    yield d
-    d.close()
-
-
-@pytest.fixture
-def events(qtbot: object, clock: FakeClock) -> DeskEvents:
-    return DeskEvents(clock)
+# This module's desk (its clock and operator), shared with the other intake tests.
+clock, desk, events = intake_fixtures.clock, intake_fixtures.desk, intake_fixtures.events
 
 
 @pytest.fixture
