@@ -4,10 +4,12 @@ without either; this is where a running desk fills them in)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from app.services.desk_facts import ContactLine, OnCallLine, SyncFacts
+from app.services.desk_facts import ContactLine, DeskLink, OnCallLine, SyncFacts
 from app.services.roster import Roster
+from app.sync.protocol import DeskSeen
 from app.sync.status import SyncStatus
 
 
@@ -36,9 +38,10 @@ def contact_lines(roster: Roster) -> list[ContactLine]:
     ]
 
 
-def sync_facts(status: SyncStatus | None, outages: list[tuple[datetime, datetime | None]]
-               ) -> SyncFacts | None:
-    """Freshness for the sheets; None when the desk is not enrolled (local only)."""
+def sync_facts(status: SyncStatus | None, outages: list[tuple[datetime, datetime | None]],
+               desks: Sequence[DeskSeen] = ()) -> SyncFacts | None:
+    """Freshness for the sheets, with every desk's last heartbeat at the store; None when
+    this desk is not enrolled (local only)."""
     if status is None or not status.enrolled:
         return None
     hazards = []
@@ -46,7 +49,8 @@ def sync_facts(status: SyncStatus | None, outages: list[tuple[datetime, datetime
         hazards.append("desk clock disagrees with the store: pushes refused")
     if status.refused:
         hazards.append(f"store refused entries: {status.refused}")
-    return SyncFacts(status.last_sync, tuple(outages), hazards=tuple(hazards))
+    links = tuple(DeskLink(d.desk_code or d.name, d.last_seen) for d in desks)
+    return SyncFacts(status.last_sync, tuple(outages), desks=links, hazards=tuple(hazards))
 
 
 class OutageLog:

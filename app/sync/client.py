@@ -89,6 +89,10 @@ class StoreClient:
     def health(self) -> p.Health:
         return _parsed(p.Health.from_json, self._call("GET", p.PATH_HEALTH, auth=False))
 
+    def desks(self) -> list[p.DeskSeen]:
+        """Every enrolled desk with its last heartbeat."""
+        return _parsed(p.DeskSeen.list_from_json, self._call("GET", p.PATH_DESKS))
+
     def enroll(self, code: str, desk_code: str, name: str, desk_id: str) -> p.Enrollment:
         body = {"code": code, "desk_code": desk_code, "name": name, "desk_id": desk_id}
         data = self._call("POST", p.PATH_ENROLL, json_body=body, auth=False)

@@ -100,6 +100,9 @@ class SyncEngine:
         self.on_status = on_status
         self._lock = threading.Lock()
         self._status = initial_status(journal, enrolled=True).with_(store_url=client.base_url)
+        #: Every enrolled desk's last heartbeat, refreshed after pulls (replaced, never mutated).
+        self.desks: tuple[p.DeskSeen, ...] = ()
+        self._desks_at: datetime | None = None
 
     # -- status ---------------------------------------------------------------------------
 
@@ -235,7 +238,25 @@ class SyncEngine:
         if not self.status.clock_skew:
             changes["last_error"] = None
         self._update(**changes)
+        self._refresh_desks()
         return added, frozenset(cards)
+
+    def _refresh_desks(self) -> None:
+        """Other desks' heartbeats, at most every HEARTBEAT_EVERY_S; best effort (a failure
+        keeps the last list: it only feeds takeover and the wallboard, never the cards)."""
+        now = self._clock.now()
+        if self._desks_at is not None and (now - self._desks_at).total_seconds() < \
+                p.HEARTBEAT_EVERY_S:
+            return
+        try:
+            self.desks = tuple(self.client.desks())
+            self._desks_at = now
+        except SyncError as exc:
+            log.info("desk list not refreshed: %s", exc)
+
+    def heartbeats(self) -> dict[str, datetime]:
+        """desk id -> last seen at the store, for the ladder's takeover rule."""
+        return {d.desk_id: d.last_seen for d in self.desks if d.last_seen is not None}
 
     def _store_replaced(self) -> None:
         """The cursor names another store or epoch (restored from a backup, or a new store):

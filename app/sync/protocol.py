@@ -46,6 +46,9 @@ PATH_HEALTH = "/v1/health"
 PATH_ENROLL = "/v1/enroll"
 PATH_PUSH = "/v1/push"
 PATH_PULL = "/v1/pull"
+PATH_DESKS = "/v1/desks"
+#: A desk's heartbeat is written at most this often (every request would be a write).
+HEARTBEAT_EVERY_S = 15.0
 
 MAX_CLOCK_SKEW_S = 300.0
 PULL_LIMIT_DEFAULT = 500
@@ -432,3 +435,28 @@ class PullPage:
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     """The JSON body of every error the store returns."""
     return {"error": code, "message": message, **extra}
+
+
+@dataclass(frozen=True)
+class DeskSeen:
+    """One enrolled desk and its last heartbeat at the store (GET /v1/desks)."""
+
+    desk_id: str
+    name: str
+    desk_code: str
+    last_seen: datetime | None
+
+    @classmethod
+    def list_from_json(cls, data: Any) -> list[DeskSeen]:
+        rows = data.get("desks") if isinstance(data, dict) else None
+        if not isinstance(rows, list):
+            raise ValidationError("desks: expected a list", field="desks")
+        out = []
+        for row in rows:
+            if not isinstance(row, dict):
+                raise ValidationError("desks: expected objects", field="desks")
+            seen = row.get("last_seen")
+            out.append(cls(str(row.get("desk_id", "")), str(row.get("name", "")),
+                           str(row.get("desk_code", "")),
+                           parse_time(seen, "last_seen") if seen else None))
+        return out

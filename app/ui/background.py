@@ -20,6 +20,7 @@ from app.errors import DeskError
 from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
 from app.services.desk_sources import OutageLog, on_call_lines, sync_facts
 from app.services.escalation import EscalationService, escalation_lines
+from app.sync.protocol import DeskSeen
 from app.sync.status import SyncStatus
 from app.ui.events import DeskEvents
 
@@ -84,7 +85,8 @@ class DeskBackground(QObject):
             return
         from app.ui.ladder_scheduler import LadderScheduler
 
-        scheduler = LadderScheduler(self.ladder, self.events, parent=self)
+        scheduler = LadderScheduler(self.ladder, self.events, heartbeats=self.heartbeats,
+                                    parent=self)
         scheduler.alarm.connect(self.events.error)
         scheduler.alarm.connect(self.offline_alarm)
         self.scheduler = scheduler
@@ -121,7 +123,16 @@ class DeskBackground(QObject):
         return on_call_lines(roster, now) if roster.contacts else None
 
     def sync(self) -> SyncFacts | None:
-        return sync_facts(self.sync_status, self.outages.outages)
+        return sync_facts(self.sync_status, self.outages.outages, self._engine_desks())
+
+    def _engine_desks(self) -> tuple[DeskSeen, ...]:
+        engine = getattr(self.sync_worker, "engine", None)
+        return engine.desks if engine is not None else ()
+
+    def heartbeats(self) -> dict[str, datetime]:
+        """Every desk's last heartbeat at the store (empty when local only): a ladder whose
+        owning desk went dark for 2 minutes is taken over here."""
+        return {d.desk_id: d.last_seen for d in self._engine_desks() if d.last_seen}
 
     def escalations(self) -> Mapping[str, EscalationLine] | None:
         if self.ladder is None:

@@ -30,7 +30,8 @@ def test_no_input_breaks_the_store(store: ThreadStore, desk_a: Desk, mode: Gener
     operations = _operations(store)
     assert {op.label for op in operations} >= {"POST /v1/push", "GET /v1/pull"}
     for operation in operations:
-        if mode is GenerationMode.NEGATIVE and operation.label == "GET /v1/health":
+        if mode is GenerationMode.NEGATIVE and operation.label in ("GET /v1/health",
+                                                                   "GET /v1/desks"):
             continue  # no parameters, so no invalid form of it to make
 
         @given(case=operation.as_strategy(generation_mode=mode))

@@ -21,6 +21,7 @@ from app.sync.protocol import (
     ERR_TOO_LARGE,
     HEADER_AUTHORIZATION,
     HEADER_PROTOCOL,
+    PATH_DESKS,
     PATH_ENROLL,
     PATH_HEALTH,
     PATH_PULL,
@@ -53,7 +54,9 @@ def _store(request: Request) -> Store:
 
 async def current_desk(request: Request) -> DeskRecord:
     store = _store(request)
-    return await run_in_threadpool(store.authenticate, request.headers.get(HEADER_AUTHORIZATION))
+    desk = await run_in_threadpool(store.authenticate, request.headers.get(HEADER_AUTHORIZATION))
+    await run_in_threadpool(store.seen, desk)  # every authenticated call is a heartbeat
+    return desk
 
 
 Desk = Annotated[DeskRecord, Depends(current_desk)]
@@ -115,6 +118,14 @@ async def pull(
         if page.entries or remaining <= 0:
             return _json(page.to_json())
         await store.wakeup.wait(woken, remaining)
+
+
+@router.get(PATH_DESKS.removeprefix("/v1"), responses=_ERRORS)
+async def list_desks(request: Request, desk: Desk) -> JSONResponse:
+    """Every enrolled desk and when it was last seen: the heartbeats for ladder takeover and
+    for the wallboard's link states."""
+    rows = await run_in_threadpool(_store(request).desks)
+    return _json({"desks": rows})
 
 
 Handler = Callable[[Request], Awaitable[Response]]

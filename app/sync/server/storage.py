@@ -16,6 +16,7 @@ from app.clock import Clock, SystemClock
 from app.errors import SyncError, ValidationError
 from app.models.entry import Entry
 from app.sync.protocol import (
+    HEARTBEAT_EVERY_S,
     MAX_CLOCK_SKEW_S,
     Cursor,
     Enrollment,
@@ -23,6 +24,7 @@ from app.sync.protocol import (
     PullPage,
     PushReply,
     format_cursor,
+    format_time,
     parse_credential,
     parse_cursor,
 )
@@ -31,7 +33,7 @@ from app.sync.server.database import make_store_engine, migrate, parse_db_url, r
 from app.sync.server.enrol import DeskRecord, Unauthorized
 from app.sync.server.notify import PgListener, Wakeup, announce
 from app.sync.server.push import check_entries, store_batch
-from app.sync.server.tables import entries, seq_counter, store_meta
+from app.sync.server.tables import desks, entries, seq_counter, store_meta
 
 
 class ClockSkew(SyncError):
@@ -56,6 +58,7 @@ class Store:
         self.engine = make_store_engine(self.url)
         migrate(self.engine, self.url)
         self.wakeup = Wakeup()
+        self._seen: dict[str, datetime] = {}
         self.shared = self.url.get_backend_name() == "postgresql"
         self._listener = PgListener(self.url, self.wakeup) if self.shared else None
 
@@ -153,6 +156,26 @@ class Store:
         if outcome.stored:
             self.wakeup.wake()
         return outcome.stored
+
+    def seen(self, desk: DeskRecord) -> None:
+        """Record the desk's heartbeat, at most every HEARTBEAT_EVERY_S per process."""
+        now = self.clock.now()
+        last = self._seen.get(desk.desk_id)
+        if last is not None and (now - last).total_seconds() < HEARTBEAT_EVERY_S:
+            return
+        self._seen[desk.desk_id] = now
+        with writing(self.engine, self.url) as conn:
+            conn.execute(update(desks).where(desks.c.desk_id == desk.desk_id)
+                         .values(last_seen=format_time(now)))
+
+    def desks(self) -> list[dict[str, Any]]:
+        """Every enrolled desk with its last heartbeat (None: not seen since enrolment)."""
+        with reading(self.engine, self.url) as conn:
+            rows = conn.execute(select(desks.c.desk_id, desks.c.name, desks.c.desk_code,
+                                       desks.c.last_seen).where(desks.c.revoked.is_(False))
+                                .order_by(desks.c.desk_code, desks.c.desk_id)).all()
+        return [{"desk_id": r.desk_id, "name": r.name, "desk_code": r.desk_code,
+                 "last_seen": r.last_seen} for r in rows]
 
     def check_cursor(self, after: str) -> Cursor:
         """The cursor as this store's position; CursorForeign if it names another store or

@@ -45,6 +45,7 @@ desks = Table(
     Column("secret_hash", String(64), nullable=False),
     Column("enrolled_at", String(40), nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
+    Column("last_seen", String(40), nullable=True),  # ISO UTC; the desk's heartbeat
 )
 
 enrol_codes = Table(
