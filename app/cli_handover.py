@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from app.bootstrap import Desk, build_desk
-from app.services.breakglass import build_packet
 from app.services.card import Card
+from app.services.desk_sources import desk_packet
 from app.services.handover import HandoverService
 from app.services.handover_sheet import HandoverSheet, hm
 from app.services.shifts import load_shifts
@@ -125,9 +125,9 @@ def cmd_breakglass(args: argparse.Namespace) -> int:
 
     with closing(_desk(args)) as desk:
         plan = load_shifts(args.shifts)
-        packet = build_packet(plan=plan, desk=desk.journal.desk_code,
-                              cards=desk.cards.open_cards(), rules=desk.rules,
-                              now=desk.clock.now(), blank_cards=args.blank)
+        packet = desk_packet(plan, desk.journal.desk_code, desk.cards.open_cards(),
+                             desk.rules, desk.roster.roster, desk.clock.now(),
+                             blank_cards=args.blank)
         pages = _pdf(breakglass_job(packet), args.out, args.paper)
         print(f"break-glass packet written to {args.out} ({pages} pages, "
               f"{len(packet.cards)} open cards, {len(packet.blank_numbers)} blank cards)")

@@ -7,8 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from app.services.breakglass import BreakGlassPacket, build_packet
+from app.services.card import Card
 from app.services.desk_facts import ContactLine, DeskLink, OnCallLine, SyncFacts
 from app.services.roster import Roster
+from app.services.rules import DispatchRules
+from app.services.shifts import ShiftPlan
 from app.sync.protocol import DeskSeen
 from app.sync.status import SyncStatus
 
@@ -68,3 +72,14 @@ class OutageLog:
             self.outages.append((status.since, None))
         elif status.online and ongoing:
             self.outages[-1] = (self.outages[-1][0], status.since)
+
+
+def desk_packet(plan: ShiftPlan, desk_code: str, cards: Sequence[Card], rules: DispatchRules,
+                roster: Roster, now: datetime, reason: str = "on demand",
+                blank_cards: int | None = None) -> BreakGlassPacket:
+    """The break-glass packet with this desk's rota and contact tree filled in."""
+    on_call = on_call_lines(roster, now) if roster.contacts else None
+    contacts = contact_lines(roster) if roster.contacts else None
+    return build_packet(plan=plan, desk=desk_code, cards=cards, rules=rules, now=now,
+                        reason=reason, on_call=on_call, contacts=contacts,
+                        blank_cards=blank_cards)

@@ -58,6 +58,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("wallboard", "&Wallboard", ("F11",), "&View"),
     ActionSpec("handover", "Shift &handover…", ("Ctrl+H",), "&Desk",
                "Draft, edit, print and accept the handover sheet"),
+    ActionSpec("breakglass", "&Break-glass packet…", ("Ctrl+Shift+B",), "&Desk",
+               "Print the open cards, the rota with phone numbers and blank cards"),
     ActionSpec("sync_now", "&Sync now", ("F9",), "&Desk", "Push and pull with the store now"),
     ActionSpec("roster", "&Rota and contacts…", ("Ctrl+Shift+R",), "&Desk"),
     ActionSpec("quit", "&Quit", ("Ctrl+Q",), "&Desk"),

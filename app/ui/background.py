@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal
 from app.adapters.secrets import SecretStore
 from app.bootstrap import Desk, build_escalation, build_sync, twilio_pager_from
 from app.errors import DeskError
+from app.services.breakglass import packet_due
 from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
 from app.services.desk_sources import OutageLog, on_call_lines, sync_facts
 from app.services.escalation import EscalationService, escalation_lines
@@ -25,6 +26,7 @@ from app.sync.status import SyncStatus
 from app.ui.events import DeskEvents
 
 log = logging.getLogger(__name__)
+PACKET_PRINTED_KEY = "breakglass.printed_at"
 PAGING_OFF = "Paging OFF: no Twilio credentials (dispatch-desk ladder set-credentials)"
 
 
@@ -45,10 +47,32 @@ class DeskBackground(QObject):
         self.ladder: EscalationService | None = None
         self.scheduler: object | None = None
         self.paging = PAGING_OFF
+        self._ticks = 0
+        self._packet_reason: str | None = None
 
     def start(self) -> None:
         self._start_sync()
         self._start_ladder()
+        self.events.tick.connect(self._check_packet)
+        self._check_packet()
+
+    def _check_packet(self) -> None:
+        """Say when a break-glass packet is due (shift start, a long link outage); once per
+        reason, checked once a minute."""
+        self._ticks = (self._ticks + 1) % 60
+        if self._ticks != 1:
+            return
+        last = self.desk.journal.get_meta(PACKET_PRINTED_KEY)
+        printed = datetime.fromisoformat(last) if last else None
+        reason = packet_due(self.desk.shifts, self.desk.clock.now(), printed, self.sync())
+        if reason and reason != self._packet_reason:
+            self.events.info.emit(f"Break-glass packet due ({reason}): Ctrl+Shift+B prints "
+                                  "the open cards, the rota and blank cards")
+        self._packet_reason = reason
+
+    def packet_printed(self) -> None:
+        self.desk.journal.set_meta(PACKET_PRINTED_KEY, self.desk.clock.now().isoformat())
+        self._packet_reason = None
 
     def _start_sync(self) -> None:
         try:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.bootstrap import Desk
+from app.services.desk_sources import desk_packet
 from app.ui.actions import ACTIONS, ActionRegistry, SlashFocus, canned_note_actions
 from app.ui.background import DeskBackground
 from app.ui.canned_notes import canned_note_handlers
@@ -99,6 +100,7 @@ class DeskWindow(QMainWindow):
             "quit": self.close,
             "shortcuts": lambda: ShortcutsDialog.ask(self, self.registry.cheat_sheet()),
             "handover": self.open_handover,
+            "breakglass": self.print_breakglass,
             "sync_now": self.background.sync_now,
             "roster": lambda: RosterDialog.ask(desk.roster, self),
             "on_call": lambda: self.side.setCurrentWidget(self.on_call),
@@ -136,6 +138,17 @@ class DeskWindow(QMainWindow):
         b = self.background
         HandoverDialog(self.desk, self.events, self.desk.handover, on_call=lambda: b.on_call(
             self.desk.clock.now()), sync=b.sync, escalations=b.escalations, parent=self).exec()
+
+    def print_breakglass(self) -> None:
+        from app.ui.print_sheets import breakglass_job
+        from app.ui.printing import preview
+
+        d = self.desk
+        packet = desk_packet(d.shifts, d.journal.desk_code, d.cards.open_cards(), d.rules,
+                             d.roster.roster, d.clock.now())
+        dialog = preview(breakglass_job(packet), self)
+        dialog.paintRequested.connect(lambda _printer: self.background.packet_printed())
+        dialog.exec()
 
     def focus_card(self) -> None:
         self.side.setCurrentWidget(self.card)
