@@ -138,3 +138,13 @@ def test_up_and_down_walk_the_history(qtbot, bar, desk) -> None:
     assert bar.text() == "half typed", "Down past the newest brings back what was typed"
     notes = [e.payload["text"] for e in desk.cards.timeline(number) if e.kind == "card.note"]
     assert notes == ["first call back", "second call back"]
+
+
+def test_a_command_announces_only_the_card_it_changed(qtbot, desk: Desk, events: DeskEvents,
+                                                      bar: CommandBar) -> None:
+    number = register_directly(desk, "HQ", "network", "switch down")
+    card_id = desk.cards.get(number).id
+    with qtbot.waitSignal(events.changed) as changed:
+        bar.setText(f"n {number} vendor called back")
+        bar.run_line()
+    assert changed.args == [frozenset({card_id})]
