@@ -14,7 +14,7 @@ than the ladder's ``sms_validity`` expires instead of going out late: both write
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +22,7 @@ from app.clock import Clock
 from app.errors import NotFoundError
 from app.models.entry import Entry, NewEntry
 from app.models.journal import Journal
+from app.models.projection import CLOSED
 from app.services.escalation_state import LadderState, derive, step_id
 from app.services.ladder import Ladder
 from app.services.roster import Roster
@@ -141,25 +142,44 @@ class OfflinePaging:
                  clock: Clock) -> None:
         self.journal, self.ladder, self._roster, self.clock = journal, ladder, roster, clock
 
-    def _running(self) -> list[tuple[LadderState, list[Entry]]]:
-        out = []
-        for card in self.journal.cards(open_only=True):
-            if card.get("acknowledged_at"):
+    def running(self, card_ids: Iterable[str] | None = None
+                ) -> dict[str, tuple[LadderState, list[Entry]]]:
+        """The ladders still running, by card id: of every open card, or only of `card_ids`
+        (a change names the cards it touched; only theirs can have moved)."""
+        if card_ids is None:
+            cards = self.journal.cards(open_only=True)
+        else:
+            cards = []
+            for card_id in card_ids:
+                try:
+                    cards.append(self.journal.card(card_id))
+                except NotFoundError:
+                    continue  # not a card (a handover entry), or not here yet
+        out = {}
+        for card in cards:
+            if card.get("acknowledged_at") or card.get("status") == CLOSED:
                 continue  # an acknowledgement stopped its ladder: nothing to phone about
             entries = self.journal.entries(card["id"])
             state = derive(card, entries, self.ladder)
             if state.running:
-                out.append((state, entries))
+                out[card["id"]] = (state, entries)
         return out
 
-    def alarms(self, *, pager_missing: bool = False) -> list[OfflineAlarm]:
+    def _running(self) -> list[tuple[LadderState, list[Entry]]]:
+        return list(self.running().values())
+
+    def alarms(self, *, pager_missing: bool = False,
+               running: Iterable[tuple[LadderState, list[Entry]]] | None = None
+               ) -> list[OfflineAlarm]:
         roster = self._roster()
         found = (offline_alarm(s, entries, roster, pager_missing=pager_missing)
-                 for s, entries in self._running())
+                 for s, entries in (self._running() if running is None else running))
         return sorted((a for a in found if a is not None), key=lambda a: a.since)
 
-    def queued(self) -> list[QueuedPage]:
-        return [p for s, _ in self._running() for p in queued_pages(s, self.ladder)]
+    def queued(self, running: Iterable[tuple[LadderState, list[Entry]]] | None = None
+               ) -> list[QueuedPage]:
+        source = self._running() if running is None else running
+        return [p for s, _ in source for p in queued_pages(s, self.ladder)]
 
     def cancel(self, number: str, operator: str) -> int:
         """Cancel a card's queued pages (the dispatcher phones instead); returns how many."""
@@ -170,8 +190,10 @@ class OfflinePaging:
         pages = [p for p in self.queued() if p.card_id == card["id"]]
         return len(self.journal.write(cancel_entries(pages, CANCELLED), operator))
 
-    def expire(self, operator: str = "ladder") -> int:
+    def expire(self, operator: str = "ladder",
+               queued: Sequence[QueuedPage] | None = None) -> int:
         """Cancel every queued page older than the SMS validity; returns how many."""
         now = self.clock.now()
-        stale = [p for p in self.queued() if p.expires_at <= now]
+        stale = [p for p in (self.queued() if queued is None else queued)
+                 if p.expires_at <= now]
         return len(self.journal.write(cancel_entries(stale, EXPIRED), operator)) if stale else 0

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushBu
 
 from app.bootstrap import Desk
 from app.errors import DeskError
+from app.models.entry import Entry
+from app.services.escalation_state import LadderState
 from app.services.offline_alarm import OfflineAlarm, OfflinePaging
 from app.ui.events import DeskEvents
 
@@ -38,6 +40,8 @@ class OfflineBanner(QFrame):
         self.desk, self.events = desk, events
         self.paging: OfflinePaging | None = None
         self.alarms: list[OfflineAlarm] = []
+        # Running ladders by card id, re-read only for the cards a change names.
+        self._ladders: dict[str, tuple[LadderState, list[Entry]]] | None = None
         self.beeps = 0
         self._ticks = 0
         self.setObjectName("offlineBanner")
@@ -66,16 +70,32 @@ class OfflineBanner(QFrame):
     def watch(self, paging: OfflinePaging) -> None:
         """Start watching (the ladder runs); called by ``DeskBackground``."""
         self.paging = paging
+        self._ladders = None
         self.check()
 
-    def check(self, *_: object) -> None:
-        """Re-read the alarms from the journal: after any change, and on the ladder's alarm."""
+    def check(self, cards: object = None) -> None:
+        """Re-read the alarms: after a change (only the ladders of the cards it names; every
+        open card's when it names none), and on the ladder's alarm."""
         if self.paging is None:
             return
         try:
-            expired = self.paging.expire()
-            alarms = self.paging.alarms()
-            queued = self.paging.queued()
+            if isinstance(cards, frozenset) and self._ladders is not None:
+                for card_id in cards:
+                    self._ladders.pop(card_id, None)
+                self._ladders.update(self.paging.running(cards))
+            else:
+                self._ladders = self.paging.running()
+            running = list(self._ladders.values())
+            queued = self.paging.queued(running)
+            expired = self.paging.expire(queued=queued)
+            if expired:  # those pages now carry a cancellation: read their ladders again
+                stale = {p.card_id for p in queued if p.expires_at <= self.desk.clock.now()}
+                for card_id in stale:
+                    self._ladders.pop(card_id, None)
+                self._ladders.update(self.paging.running(stale))
+                running = list(self._ladders.values())
+                queued = self.paging.queued(running)
+            alarms = self.paging.alarms(running=running)
         except DeskError as exc:
             log.warning("offline alarm check failed: %s", exc)
             return
