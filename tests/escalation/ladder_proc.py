@@ -9,6 +9,7 @@ It prints "ready" once its scheduler has started and then runs until it is kille
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,8 +33,8 @@ def main(argv: list[str]) -> int:
     runner = EscalationScheduler(desk.service, clock, poll_every_s=0.2)
     runner.start()
     print("ready", flush=True)
-    while True:
-        time.sleep(1)
+    threading.Event().wait()  # run until the test kills this process
+    return 0
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ from app.clock import SystemClock
 from app.errors import ConfigError
 from app.escalation_scheduler import EscalationScheduler
 from tests.escalation.harness import ALICE, DESK_NUMBER, LadderDesk, build
-from tests.escalation.test_crash import wait_until
 from tests.memory_keyring import MemoryKeyring
+from tests.polling import wait_until
 from tests.twilio_standin import TwilioStandIn
 
 

@@ -8,8 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,18 +21,10 @@ from app.models.journal import Journal
 from app.sync import protocol as p
 from app.sync.server import create_app
 from app.sync.server.storage import Store
+from tests.polling import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = (3.05, 40)  # connect, read: a read must outlast the longest long-poll
-
-
-def wait_until(condition: Callable[[], bool], within: float = 10.0, what: str = "") -> None:
-    """Poll a condition until it holds (like qtbot.waitUntil); fail with `what` if it never does."""
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within} s waiting for {what or condition}")
-        time.sleep(0.005)
 
 
 class ThreadStore:

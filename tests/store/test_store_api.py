@@ -10,7 +10,8 @@ import requests
 
 from app.models.journal import Journal
 from app.sync import protocol as p
-from tests.store.harness import TIMEOUT, Desk, ThreadStore, enrol, health, wait_until
+from tests.polling import wait_until
+from tests.store.harness import TIMEOUT, Desk, ThreadStore, enrol, health
 
 
 def _statuses(reply: p.PushReply) -> list[str]:

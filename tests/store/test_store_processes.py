@@ -16,8 +16,9 @@ import pytest
 
 from app.clock import SystemClock
 from app.sync import protocol as p
+from tests.polling import wait_until
 from tests.store.conftest import PG_ADMIN, pg_database
-from tests.store.harness import ROOT, Desk, ProcessStore, health, new_desk, wait_until
+from tests.store.harness import ROOT, Desk, ProcessStore, health, new_desk
 
 
 @pytest.fixture
