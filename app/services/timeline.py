@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from app.models.entry import Entry
 from app.services.card import STATUS_LABELS
@@ -34,7 +33,7 @@ class TimelineLine:
         return self.kind == "sla.breach"
 
 
-def local_time(moment: datetime, tz: ZoneInfo, *, seconds: bool = False, day: bool = True) -> str:
+def local_time(moment: datetime, tz: tzinfo, *, seconds: bool = False, day: bool = True) -> str:
     """A wall-clock time in the site's zone with its abbreviation (UTC inside, local outside),
     so "02:30" on the night the clocks go back is never ambiguous."""
     local = moment.astimezone(tz)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from app.models.journal import Journal
+from app.services.timeline import local_time
 
 #: Journal meta keys the sync side owns.
 CURSOR_KEY = "sync.cursor"
@@ -78,7 +79,7 @@ class SyncStatus:
 
 
 def _hms(moment: datetime, tz: tzinfo) -> str:
-    return moment.astimezone(tz).strftime("%H:%M:%S %Z")
+    return local_time(moment, tz, seconds=True, day=False)
 
 
 def _since(moment: datetime | None, tz: tzinfo) -> str:

@@ -16,6 +16,7 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStatusBar, QToolButton, QWidget
 
 from app.clock import Clock
+from app.services.timeline import local_time
 from app.ui import style
 from app.ui.events import DeskEvents
 
@@ -23,7 +24,7 @@ LOCAL_ONLY = "LOCAL ONLY · not synced: other desks' cards are not shown"
 
 
 def _hms(moment: datetime, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%H:%M:%S %Z")
+    return local_time(moment, tz, seconds=True, day=False)
 
 
 class StatusStrip(QStatusBar):
