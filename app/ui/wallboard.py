@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QRect, Qt
@@ -43,6 +43,7 @@ PRIORITY_BG = {"P1": QColor("#d7263d"), "P2": QColor("#f08a24"), "P3": QColor("#
                "P4": QColor("#6b7280")}
 STATE_COLOR = {"breached": RED, "soon": AMBER, "unacknowledged": TEXT}
 FONT = "DejaVu Sans"
+FACTS_EVERY = timedelta(seconds=15)
 
 
 class WallboardWindow(QWidget):
@@ -60,6 +61,11 @@ class WallboardWindow(QWidget):
         self._sync, self._on_call_source, self._escalations = sync, on_call, escalations
         self._cards: dict[str, Card] = {}
         self._loaded_at = desk.clock.now()
+        # The slow facts (handover state, rota, ladders: journal reads across every open
+        # card) are read after a change or every FACTS_EVERY, not on every 1-second tick;
+        # the clocks and the link state still move each second.
+        self._facts: tuple[Any, Any, Any] = (None, None, None)
+        self._facts_at: datetime | None = None
         self.view: BoardView | None = None
         self.repaints = 0
         self.setWindowTitle("Dispatch Desk wallboard")
@@ -89,7 +95,19 @@ class WallboardWindow(QWidget):
 
     def _on_changed(self, ids: Any) -> None:
         self._reload(ids)
+        self._facts_at = None
         self.refresh()
+
+    def _slow_facts(self, now: datetime) -> tuple[Any, Any, Any]:
+        if self._facts_at is None or now - self._facts_at >= FACTS_EVERY or now < self._facts_at:
+            open_cards = [c for c in self._cards.values() if c.is_open]
+            self._facts = (
+                self._handover.status(now, open_cards) if self._handover else None,
+                self._on_call_source(now) if self._on_call_source else None,
+                self._escalations() if self._escalations else None,
+            )
+            self._facts_at = now
+        return self._facts
 
     def _probe(self) -> None:
         """One cheap read a second: a journal that cannot be read makes the board STALE."""
@@ -102,14 +120,12 @@ class WallboardWindow(QWidget):
     def refresh(self) -> None:
         self._probe()
         now = self.desk.clock.now()
+        handover, on_call, escalations = self._slow_facts(now)
         view = build_view(
             cards=list(self._cards.values()), rules=self.desk.rules, now=now,
-            loaded_at=self._loaded_at,
-            handover=self._handover.status(now, [c for c in self._cards.values() if c.is_open])
-            if self._handover else None,
+            loaded_at=self._loaded_at, handover=handover,
             sync=self._sync() if self._sync else None,
-            on_call=self._on_call_source(now) if self._on_call_source else None,
-            escalations=self._escalations() if self._escalations else None,
+            on_call=on_call, escalations=escalations,
         )
         old, self.view = self.view, view
         if old is None or _without_clock(old) != _without_clock(view):
