@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 QT_DEBS="libegl1 libgl1 libfontconfig1 libglib2.0-0 libdbus-1-3 libxkbcommon0 fonts-dejavu-core"
 EXTRA_DEBS="${EXTRA_DEBS:-}"
 missing=""
+# Debian's own python3 has no venv module until python3-venv is installed.
+python3 -c "import ensurepip, venv" 2>/dev/null || missing="python3-venv"
 for pkg in $QT_DEBS $EXTRA_DEBS; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
 done
