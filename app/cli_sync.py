@@ -9,6 +9,7 @@ from typing import Any
 
 from app.bootstrap import Desk, build_desk
 from app.errors import SyncError, ValidationError
+from app.protocol.text import for_terminal
 from app.sync.client import StoreClient
 from app.sync.engine import SyncEngine
 from app.sync.enroll import enroll_desk, enrolled, open_sync, store_url
@@ -58,10 +59,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         status = initial_status(desk.journal, enrolled=enrolled(desk.journal))
         if status.enrolled:
             status = _probe(desk, status)
+        items = desk.journal.set_aside()
         if args.json:
-            print_json(status.to_json())
+            print_json({**status.to_json(), "set_aside_items": [i.to_json() for i in items]})
         else:
-            print(status.summary(desk.rules.tz))
+            print(for_terminal(status.summary(desk.rules.tz)))
+            for item in items[:20]:  # every one stays listed until an operator resolves it
+                print(for_terminal(f"  {item.direction} {item.id} ({item.kind or '?'}): "
+                                   f"{item.reason}"))
+            if len(items) > 20:
+                print(f"  ... and {len(items) - 20} more: dispatch-desk journal quarantine")
     return 0
 
 

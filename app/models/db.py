@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from app.errors import JournalError
 
 BUSY_TIMEOUT_MS = 5000
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 

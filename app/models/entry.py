@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.clock import Clock
+from app.protocol.catalogue import MAX_STAMP_AHEAD_S, check_operator, check_payload
 
 SCHEMA_VERSION = 1
 
@@ -40,6 +41,9 @@ def uuid7(unix_ms: int) -> str:
 def fact_id(key: str) -> str:
     """The id of a derived fact, the same on every desk for the same key."""
     return str(uuid.uuid5(FACT_NAMESPACE, key))
+
+
+_AHEAD_MS = int(MAX_STAMP_AHEAD_S * 1000)
 
 
 def format_stamp(wall_ms: int, counter: int, desk_id: str) -> str:
@@ -76,12 +80,22 @@ class HybridClock:
         physical = self._physical_ms()
         if physical > self._wall:
             self._wall, self._counter = physical, 0
+        elif self._wall - physical > _AHEAD_MS:
+            # The desk clock ran far ahead and was set right: follow it again rather than
+            # stamp everything in the future until real time catches up (the store would
+            # refuse all of it). What was stamped ahead is listed as refused meanwhile.
+            self._wall, self._counter = physical, 0
         else:
             self._counter += 1
         return format_stamp(self._wall, self._counter, self._desk)
 
     def observe(self, stamp: str) -> None:
+        """Move past a remote stamp, but never more than MAX_STAMP_AHEAD_S ahead of this
+        desk's own clock: one entry stamped in 2100 must not push every later card there."""
         wall, counter, _ = parse_stamp(stamp)
+        ceiling = self._physical_ms() + _AHEAD_MS
+        if wall > ceiling:
+            wall, counter = ceiling, 0
         if (wall, counter) > (self._wall, self._counter):
             self._wall, self._counter = wall, counter
 
@@ -109,6 +123,11 @@ class Entry:
 
     def payload_json(self) -> str:
         return json.dumps(self.payload, sort_keys=True, separators=(",", ":"))
+
+    def check(self) -> None:
+        """ValidationError (naming the field) unless the catalogue accepts this entry."""
+        check_operator(self.operator)
+        check_payload(self.kind, self.card_id, self.payload, self.hlc)
 
     def to_wire(self) -> dict[str, Any]:
         return {

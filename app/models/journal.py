@@ -10,17 +10,24 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection, text
 
 from app.clock import Clock
-from app.errors import JournalError, NotFoundError
+from app.errors import JournalError, NotFoundError, ValidationError
 from app.models import db
 from app.models.entry import SCHEMA_VERSION, Entry, HybridClock, NewEntry, uuid7
+from app.models.journal_sync import (
+    _ENTRY_COLUMNS,
+    _UPSERT_CARD_RAW,
+    SyncLedger,
+    card_params,
+)
 from app.models.projection import OPEN_STATUSES, CardState, apply, fold
+from app.models.remote import entry_from_row as _entry
+from app.protocol.catalogue import PAYLOAD_MAX_BYTES
 
 _INSERT_ENTRY = text(
     "INSERT INTO entries (id, card_id, kind, payload, hlc, desk_id, operator, schema, server_seq)"
@@ -31,76 +38,17 @@ _INSERT_FACT = text(
     " (id, card_id, kind, payload, hlc, desk_id, operator, schema, server_seq)"
     " VALUES (:id, :card_id, :kind, :payload, :hlc, :desk_id, :operator, :schema, :server_seq)"
 )
-_UPSERT_CARD = text(
-    "INSERT INTO cards (id, number, status, priority, category, site, registered_at, state,"
-    " last_hlc) VALUES (:id, :number, :status, :priority, :category, :site, :registered_at,"
-    " :state, :last_hlc) ON CONFLICT(id) DO UPDATE SET number=CASE WHEN EXISTS (SELECT 1"
-    " FROM cards c WHERE c.number=excluded.number AND c.id<>excluded.id) THEN cards.number"
-    " ELSE excluded.number END,"  # a parked card (see apply_remote) stays parked
-    " status=excluded.status, priority=excluded.priority, category=excluded.category,"
-    " site=excluded.site, registered_at=excluded.registered_at, state=excluded.state,"
-    " last_hlc=excluded.last_hlc"
-)
 # The same statements for the raw sqlite3 cursor of the write path.
 _INSERT_ENTRY_RAW = _INSERT_ENTRY.text
 _INSERT_FACT_RAW = _INSERT_FACT.text
-_UPSERT_CARD_RAW = _UPSERT_CARD.text
 # The counter is text in desk_meta; one statement bumps it and returns the new value.
 _NEXT_NUMBER_RAW = (
     "INSERT INTO desk_meta (key, value) VALUES (?, '1')"
     " ON CONFLICT(key) DO UPDATE SET value=CAST(value AS INTEGER) + 1 RETURNING value"
 )
-_ENTRY_COLUMNS = "id, card_id, kind, payload, hlc, desk_id, operator, schema, server_seq"
-_CARD_ENTRIES_RAW = f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE card_id=? ORDER BY hlc, id"
-_SET_META_RAW = (
-    "INSERT INTO desk_meta (key, value) VALUES (?, ?)"
-    " ON CONFLICT(key) DO UPDATE SET value=excluded.value"
-)
-# Sync bookkeeping (app/sync/engine.py).
-_ACK_IF_WAITING = text("UPDATE entries SET server_seq=:s WHERE id=:i AND server_seq IS NULL")
-_NUMBER_HELD = text("SELECT 1 FROM cards WHERE number=:number AND id != :id")
-_SETTLE_NUMBERS = (
-    "UPDATE cards SET number=json_extract(state, '$.number') WHERE number LIKE '%/%'"
-    " AND json_extract(state, '$.number') NOT IN (SELECT number FROM cards)"
-    " AND id=(SELECT min(c.id) FROM cards c WHERE c.number LIKE '%/%'"
-    " AND json_extract(c.state, '$.number')=json_extract(cards.state, '$.number'))"
-)
-_RAISE_COUNTER = text(
-    "INSERT INTO desk_meta (key, value) VALUES (:k, :v) ON CONFLICT(key) DO UPDATE"
-    " SET value=CAST(max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)"
-)
-_REQUEUE_OWN = text("UPDATE entries SET server_seq=NULL WHERE desk_id=:d")
 
 
-def _entry(row: Any) -> Entry:
-    return Entry(
-        id=row[0],
-        card_id=row[1],
-        kind=row[2],
-        payload=json.loads(row[3]),
-        hlc=row[4],
-        desk_id=row[5],
-        operator=row[6],
-        schema=row[7],
-        server_seq=row[8],
-    )
-
-
-def _card_params(state: CardState) -> dict[str, Any]:
-    return {
-        "id": state["id"],
-        "number": state["number"],
-        "status": state["status"],
-        "priority": state["priority"],
-        "category": state["category"] or "",
-        "site": state["site"] or "",
-        "registered_at": state["registered_at"],
-        "state": json.dumps(state, sort_keys=True, separators=(",", ":")),
-        "last_hlc": state["last_hlc"],
-    }
-
-
-class Journal:
+class Journal(SyncLedger):
     """One journal file. Open it with `Journal.open`; it migrates an older file first."""
 
     def __init__(self, path: Path, clock: Clock) -> None:
@@ -113,6 +61,7 @@ class Journal:
             self._desk_code = self._meta(conn, "desk_code") or "A"
             last = conn.execute(text("SELECT max(hlc) FROM entries")).scalar()
         self._hlc = HybridClock(clock, self.desk_id, last)
+        self._recheck()
 
     @classmethod
     def open(cls, path: Path | str, clock: Clock) -> Journal:
@@ -218,7 +167,14 @@ class Journal:
                     operator=operator,
                     schema=SCHEMA_VERSION,
                 )
+                # The catalogue judges it here, as the store and every other desk will: a
+                # value they would refuse is an error in the form now, not a silent park.
+                entry.check()
                 params = {**entry.to_wire(), "payload": entry.payload_json(), "server_seq": None}
+                if len(params["payload"]) > PAYLOAD_MAX_BYTES:
+                    raise ValidationError(
+                        f"the change is {len(params['payload']):,} bytes; the limit is "
+                        f"{PAYLOAD_MAX_BYTES:,} (cards carry text, not files)", field="payload")
                 if item.id is not None:
                     if cur.execute(_INSERT_FACT_RAW, params).rowcount == 0:
                         continue
@@ -234,60 +190,9 @@ class Journal:
                 state = apply(states[entry.card_id], entry)
                 states[entry.card_id] = state
                 if state is not None:
-                    cur.execute(_UPSERT_CARD_RAW, _card_params(state))
+                    cur.execute(_UPSERT_CARD_RAW, card_params(state))
                 written.append(entry)
         return written, states
-
-    def apply_remote(self, entries: Iterable[Entry], cursor: tuple[str, str] | None = None) -> int:
-        """Store entries that came from the store (and, with them, the pull cursor), re-folding
-        every card they touch so arrival order never matters. Returns how many were new."""
-        added = 0
-        # Raw sqlite3 on the pull path too: a reconnecting desk applies thousands of entries.
-        with db.raw_write(self._engine, self.path) as cur:
-            touched: set[str] = set()
-            for entry in entries:
-                params = {**entry.to_wire(), "payload": entry.payload_json()}
-                params["server_seq"] = entry.server_seq
-                if cur.execute(_INSERT_FACT_RAW, params).rowcount:
-                    added += 1
-                    touched.add(entry.card_id)
-                    self._hlc.observe(entry.hlc)
-                elif entry.server_seq is not None:
-                    # Our own entry coming back: the store has it, even if its push reply was lost.
-                    cur.execute(_ACK_IF_WAITING.text, {"i": entry.id, "s": entry.server_seq})
-            for card_id in sorted(touched):
-                rows = cur.execute(_CARD_ENTRIES_RAW, (card_id,)).fetchall()
-                state = fold([_entry(r) for r in rows])
-                if state is not None:
-                    params = _card_params(state)
-                    # A desk restored from an old backup reissues numbers until the store's
-                    # rename reaches us; park the newcomer on a unique column value meanwhile.
-                    if cur.execute(_NUMBER_HELD.text, params).fetchone():
-                        params["number"] = f"{state['number']}/{state['id'][:8]}"
-                    cur.execute(_UPSERT_CARD_RAW, params)
-            cur.execute(_SETTLE_NUMBERS)
-            if cursor is not None:
-                cur.execute(_SET_META_RAW, cursor)
-        return added
-
-    def settle_numbers(self) -> None:
-        """Give parked cards (see `apply_remote`) their own number once it is free again."""
-        with db.write_transaction(self._engine, self.path) as conn:
-            conn.exec_driver_sql(_SETTLE_NUMBERS)
-
-    def raise_counter(self, code: str, at_least: int) -> None:
-        """Move the card-number counter of `code` to at least `at_least` (never back): the
-        store has seen numbers this desk issued before it was restored from a backup."""
-        with db.write_transaction(self._engine, self.path) as conn:
-            conn.execute(_RAISE_COUNTER, {"k": f"counter:{code}", "v": str(int(at_least))})
-
-    def requeue_own(self, cursor_key: str) -> int:
-        """Forget the store's acknowledgements of this desk's entries and its pull cursor, in
-        one transaction: a store restored from a backup gets everything of ours again."""
-        with db.write_transaction(self._engine, self.path) as conn:
-            count = conn.execute(_REQUEUE_OWN, {"d": self.desk_id}).rowcount
-            self._set_meta(conn, cursor_key, "")
-        return int(count)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -356,24 +261,6 @@ class Journal:
         with db.read_connection(self._engine, self.path) as conn:
             rows = conn.execute(text(sql), {"s": after_seq}).all()
         return (_entry(r) for r in rows)
-
-    def outbox(self, limit: int = 500) -> list[Entry]:
-        """Entries the store has not acknowledged yet, oldest first."""
-        sql = f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE server_seq IS NULL ORDER BY seq LIMIT :n"
-        with db.read_connection(self._engine, self.path) as conn:
-            return [_entry(r) for r in conn.execute(text(sql), {"n": limit})]
-
-    def outbox_size(self) -> int:
-        with db.read_connection(self._engine, self.path) as conn:
-            sql = "SELECT count(*) FROM entries WHERE server_seq IS NULL"
-            return int(conn.exec_driver_sql(sql).scalar() or 0)
-
-    def mark_acknowledged(self, acks: dict[str, int]) -> None:
-        with db.write_transaction(self._engine, self.path) as conn:
-            conn.execute(
-                text("UPDATE entries SET server_seq=:s WHERE id=:i"),
-                [{"i": i, "s": s} for i, s in acks.items()],
-            )
 
     # -- verification ---------------------------------------------------------------------
 

@@ -14,37 +14,13 @@ from typing import Any
 
 from app.models.entry import Entry
 
-CardState = dict[str, Any]
+# Re-exported: readers of card states know them from here.
+from app.protocol.catalogue import CARD_KINDS as CARD_KINDS
+from app.protocol.catalogue import HANDOVER_KINDS as HANDOVER_KINDS
+from app.protocol.catalogue import INTAKE_FIELDS as INTAKE_FIELDS
+from app.protocol.catalogue import LADDER_KINDS as LADDER_KINDS
 
-# Intake fields a person fills in (DOMAIN.md, "Intake"); all optional strings except where the
-# card service requires them.
-INTAKE_FIELDS: tuple[str, ...] = (
-    "kind_of_work",
-    "category",
-    "site",
-    "building",
-    "floor",
-    "room",
-    "equipment",
-    "symptom",
-    "impact_scope",
-    "affected_users",
-    "risk_signs",
-    "source_channel",
-    "reporter",
-    "onsite_contact",
-    "tried",
-    "workaround",
-    "impact",
-    "urgency",
-    "q_what",
-    "q_where",
-    "q_when",
-    "q_workaround",
-    "q_contact",
-    "assignee",
-    "started_at",
-)
+CardState = dict[str, Any]
 
 # Status values in the order a card normally moves through them.
 REGISTERED = "registered"
@@ -56,33 +32,7 @@ CLOSED = "closed"
 WAITING = frozenset({WAITING_CUSTOMER, WAITING_CONTRACTOR})
 OPEN_STATUSES = (REGISTERED, IN_PROGRESS, WAITING_CUSTOMER, WAITING_CONTRACTOR, RESTORED)
 
-CARD_KINDS = frozenset(
-    {
-        "card.registered",
-        "card.fields",
-        "card.priority",
-        "card.status",
-        "card.note",
-        "card.status_message",
-        "card.ack",
-        "card.confirmed",
-        "card.report",
-        "sla.breach",
-    }
-)
-# Escalation ladder facts (app/services/escalation_state.py explains each). They change no
-# card field -- the ladder's state is derived from them -- but they are card entries the store
-# must accept and the timeline shows. pager.stop/start live on a pseudo card (inbound.py).
-LADDER_KINDS = frozenset(
-    {"ladder.step", "ladder.page", "ladder.page_failed", "ladder.page_skipped",
-     "ladder.page_cancelled", "ladder.unreachable", "ladder.exhausted", "ladder.call_result",
-     "ladder.reply", "ladder.taken_over", "pager.stop", "pager.start"}
-)
-CARD_KINDS = CARD_KINDS | LADDER_KINDS
-# Shift handover entries (app/services/handover.py). They are not about one card, so they
-# live under the pseudo card id "handover" and never make a card row; accepting a handover
-# moves ownership of every listed card in ONE entry.
-HANDOVER_KINDS = frozenset({"handover.edited", "handover.accepted", "handover.overridden"})
+# The kinds and their shapes live in the entry catalogue (app/protocol/catalogue.py).
 
 
 def new_state(entry: Entry) -> CardState:

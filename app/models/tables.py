@@ -54,3 +54,20 @@ class DeskMeta(Base):
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SetAsideRow(Base):
+    """An entry set aside (revision 3): see app/models/quarantine.py."""
+
+    __tablename__ = "set_aside"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(10))
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    card_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    kind: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    raw: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    noted_at: Mapped[str] = mapped_column(String(40))
+    resolved_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)

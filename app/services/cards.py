@@ -3,7 +3,6 @@ dispatch rules, written as one journal entry (or a few, in one transaction)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -22,6 +21,8 @@ from app.models.projection import (
     WAITING_CONTRACTOR,
     WAITING_CUSTOMER,
 )
+from app.protocol.catalogue import ACK_METHODS as ACK_METHODS
+from app.protocol.catalogue import CARD_NUMBER
 from app.services.card import STATUS_LABELS, Card, Operator
 from app.services.rules import PRIORITIES, DispatchRules
 
@@ -34,7 +35,6 @@ MANDATORY = {
     "q_contact": "Who is the contact for feedback and who confirms recovery?",
 }
 REQUIRED_FIELDS = {"category": "category", "site": "site", "symptom": "symptom"}
-ACK_METHODS = ("phone", "in_person", "sms", "voice", "radio")
 
 # Allowed status changes (DOMAIN.md, "Statuses"). Restored -> In progress is a relapse.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -49,12 +49,12 @@ CLOSURE_FIELDS = ("cause", "workaround", "fix", "lessons")
 DUPLICATE_WINDOW = timedelta(hours=2)
 EMERGENCY_WINDOW = timedelta(minutes=10)
 # A desk code (1-3 letters) and a counter: short enough to read out on the phone.
-NUMBER_PATTERN = re.compile(r"^[A-Z]{1,3}-\d{4,}$")
+NUMBER_PATTERN = CARD_NUMBER
 
 
 def parse_number(text: str) -> str:
     number = str(text or "").strip().upper()
-    if not NUMBER_PATTERN.match(number):
+    if not NUMBER_PATTERN.fullmatch(number):
         raise ValidationError(
             f"{text!r} is not a card number; card numbers look like B-0042", field="number"
         )

@@ -76,6 +76,8 @@ class SyncFacts:
     outages: Sequence[tuple[datetime, datetime | None]] = ()  # (from, until or None: ongoing)
     desks: Sequence[DeskLink] = ()
     hazards: Sequence[str] = field(default=())  # suppressed or noisy alerts, pager down, ...
+    #: The same hazards in a few words, for the wallboard's tiles ("CLOCK OFF 612 s").
+    alerts: Sequence[str] = field(default=())
 
     def link_down_for(self, now: datetime) -> timedelta | None:
         """How long the current outage has lasted, or None when the link is up."""

@@ -51,10 +51,27 @@ def sync_facts(status: SyncStatus | None, outages: list[tuple[datetime, datetime
     hazards = []
     if status.clock_skew:
         hazards.append("desk clock disagrees with the store: pushes refused")
-    if status.refused:
+    if status.clock_off and status.clock_offset_s is not None:
+        hazards.append(f"DESK CLOCK OFF by {abs(status.clock_offset_s):.0f} s from the store: "
+                       "set the time (NTP); deadlines on this desk are wrong meanwhile")
+    if status.refused_open:
+        hazards.append(f"{status.refused_open} entries refused by the store, listed in "
+                       "dispatch-desk journal quarantine")
+    elif status.refused:
         hazards.append(f"store refused entries: {status.refused}")
+    if status.set_aside:
+        hazards.append(f"{status.set_aside} entries from other desks set aside (unreadable "
+                       "here): dispatch-desk journal quarantine")
+    alerts = []
+    if status.clock_off and status.clock_offset_s is not None:
+        alerts.append(f"CLOCK OFF {abs(status.clock_offset_s):.0f} s")
+    if status.refused_open:
+        alerts.append(f"{status.refused_open} REFUSED")
+    if status.set_aside:
+        alerts.append(f"{status.set_aside} SET ASIDE")
     links = tuple(DeskLink(d.desk_code or d.name, d.last_seen) for d in desks)
-    return SyncFacts(status.last_sync, tuple(outages), desks=links, hazards=tuple(hazards))
+    return SyncFacts(status.last_sync, tuple(outages), desks=links, hazards=tuple(hazards),
+                     alerts=tuple(alerts))
 
 
 class OutageLog:

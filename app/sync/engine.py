@@ -25,9 +25,16 @@ from app.clock import Clock
 from app.errors import SyncError, ValidationError
 from app.models.entry import Entry, NewEntry
 from app.models.journal import Journal
+from app.models.quarantine import REFUSED, SetAside, from_raw
 from app.sync import protocol as p
 from app.sync.client import StoreClient, StoreRefused, StoreUnreachable
-from app.sync.status import CURSOR_KEY, SYNCED_AT_KEY, SyncStatus, initial_status
+from app.sync.status import (
+    CURSOR_KEY,
+    SYNCED_AT_KEY,
+    SyncStatus,
+    initial_status,
+    with_journal_counts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +118,7 @@ class SyncEngine:
         """The last attempt's outcome, with the outbox counted now (actions add to it)."""
         with self._lock:
             status = self._status
-        return status.with_(waiting=self.journal.outbox_size())
+        return with_journal_counts(status, self.journal)
 
     def _update(self, **changes: object) -> SyncStatus:
         with self._lock:
@@ -119,7 +126,7 @@ class SyncEngine:
             online = changes.get("online", self._status.online)
             if online != self._status.online or self._status.since is None:
                 changes["since"] = now
-            self._status = self._status.with_(waiting=self.journal.outbox_size(), **changes)
+            self._status = with_journal_counts(self._status.with_(**changes), self.journal)
             status = self._status
         if self.on_status is not None:
             self.on_status(status)
@@ -177,22 +184,26 @@ class SyncEngine:
         # The store's time against the middle of the round trip.
         offset = (reply.server_time - (sent_at + (received_at - sent_at) / 2)).total_seconds()
         acks: dict[str, int] = {}
-        before = len(refused)
         by_id = {e.id: e for e in batch}
+        parked: list[SetAside] = []
         for result in reply.results:
             if result.status in (p.STORED, p.DUPLICATE) and result.seq is not None:
                 acks[result.id] = result.seq
-            else:
-                # A refused entry would block the outbox forever; park it (seq -1) and say so.
-                acks[result.id] = -1
+            elif result.id in by_id:
+                # A refused entry would block the outbox forever: out of it (seq -1), listed
+                # with the store's reason until an operator resolves it.
+                reason = f"the store refused it: {result.reason or 'no reason given'}"
+                parked.append(from_raw(by_id[result.id].to_wire(), None, reason, REFUSED))
                 refused.append(f"{result.id[:8]}: {result.reason or 'no reason given'}")
         self.journal.mark_acknowledged(acks)
+        if parked:
+            self.journal.mark_refused(parked)
         self.journal.raise_counter(self.journal.desk_code, reply.desk_counter)
         for result in reply.results:
             if result.renumbered:
                 self._renumber(by_id[result.id], result.renumbered)
         self._update(clock_offset_s=round(offset, 3))
-        return len(acks) - (len(refused) - before)
+        return len(acks)
 
     def _renumber(self, registered: Entry, number: str) -> None:
         """The store already held this card's number under another card (a desk restored from
@@ -221,7 +232,11 @@ class SyncEngine:
                     self._store_replaced()
                     continue
                 _check_forward(cursor, page.cursor)
-                added += self.journal.apply_remote(page.entries, (CURSOR_KEY, page.cursor))
+                added += self.journal.apply_remote(page.entries, (CURSOR_KEY, page.cursor),
+                                                   page.set_aside)
+                if page.set_aside:
+                    log.warning("set aside %d pulled entries (dispatch-desk journal "
+                                "quarantine): %s", len(page.set_aside), page.set_aside[0].reason)
                 cards.update(e.card_id for e in page.entries)
                 wait = 0.0
                 if not page.more:

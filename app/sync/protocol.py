@@ -33,7 +33,8 @@ from typing import Any
 
 from app.errors import ValidationError
 from app.models.entry import SCHEMA_VERSION, Entry
-from app.models.projection import CARD_KINDS, HANDOVER_KINDS
+from app.models.quarantine import SetAside, from_raw
+from app.protocol.catalogue import CARD_NUMBER, KINDS, MAX_STAMP_AHEAD_S, PAYLOAD_MAX_BYTES
 
 PROTOCOL_VERSION = 1
 SUPPORTED_VERSIONS: tuple[int, ...] = (1,)
@@ -56,8 +57,6 @@ PULL_LIMIT_MAX = 1000
 PULL_WAIT_MAX_S = 30.0
 # A batch larger than this is refused whole (413) so one request cannot hold the writer long.
 PUSH_BATCH_MAX = 1000
-# A payload larger than this (as compact JSON) is rejected per entry: cards carry text, not files.
-PAYLOAD_MAX_BYTES = 64 * 1024
 # Card payloads are a few levels deep (fields, closure); anything deeper is not ours.
 PAYLOAD_MAX_DEPTH = 16
 
@@ -68,6 +67,7 @@ ERR_CLOCK_SKEW = "clock_skew"
 ERR_CURSOR_FOREIGN = "cursor_foreign"
 ERR_INVALID = "invalid"
 ERR_TOO_LARGE = "too_large"
+ERR_RATE_LIMITED = "rate_limited"
 ERR_ENROLL = "enroll"
 
 # Push result statuses.
@@ -78,18 +78,17 @@ PUSH_STATUSES = (STORED, DUPLICATE, REJECTED)
 
 # Written by a desk when the store reports that a card number was already taken.
 RENUMBER_KIND = "card.renumbered"
-# Every kind the store accepts: card kinds (with the ladder's), shift handovers, the rename.
-KNOWN_KINDS: frozenset[str] = CARD_KINDS | HANDOVER_KINDS | {RENUMBER_KIND}
+# Every kind the store accepts: the entry catalogue's (app/protocol/catalogue.py).
+KNOWN_KINDS: frozenset[str] = KINDS
 
 WIRE_FIELDS = ("id", "card_id", "kind", "payload", "hlc", "desk_id", "operator", "schema")
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _DESK_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _STAMP = re.compile(r"^(\d{15})\.(\d{5})\.(.+)$")
+# Sequence numbers and cursors stay within a signed 64-bit integer (PostgreSQL's BIGINT).
+SEQ_MAX = 2**63 - 1
 DESK_CODE = re.compile(r"^[A-Z]{1,3}$")
-# Same shape as app.services.cards.NUMBER_PATTERN (a desk code and a counter); kept here so the
-# protocol does not import the card service.
-CARD_NUMBER = re.compile(r"^([A-Z]{1,3})-(\d{4,})$")
 
 
 # -- time -------------------------------------------------------------------------------------
@@ -132,7 +131,7 @@ def parse_credential(header: str | None) -> tuple[str, str]:
         raise ValidationError("no desk credential; enrol the desk first", field="Authorization")
     scheme, _, token = header.partition(" ")
     desk_id, dot, secret = token.strip().partition(".")
-    if scheme != BEARER or not dot or not _DESK_ID.match(desk_id) or not secret:
+    if scheme != BEARER or not dot or not _DESK_ID.fullmatch(desk_id) or not secret:
         raise ValidationError(
             "the credential is not 'Bearer <desk_id>.<secret>'; enrol the desk again",
             field="Authorization",
@@ -166,7 +165,7 @@ def parse_cursor(text: str | None) -> Cursor | None:
     if not text:
         return None
     parts = text.split(".")
-    if len(parts) != 3 or not _DESK_ID.match(parts[0]):
+    if len(parts) != 3 or not _DESK_ID.fullmatch(parts[0]):
         raise ValidationError(
             f"after={text[:60]!r} is not a cursor; send the cursor from the last pull, or ''",
             field="after",
@@ -207,7 +206,7 @@ def _depth(value: Any) -> int:
 
 def card_number_parts(number: str) -> tuple[str, int] | None:
     """("B", 42) from "B-0042"; None if it is not a card number."""
-    match = CARD_NUMBER.match(number)
+    match = CARD_NUMBER.fullmatch(number)
     return (match.group(1), int(match.group(2))) if match else None
 
 
@@ -227,7 +226,7 @@ def parse_wire_entry(obj: Any) -> Entry:
     if missing:
         raise ValidationError(f"entry lacks {', '.join(missing)}", field=missing[0])
     entry_id = obj["id"]
-    if not isinstance(entry_id, str) or not _UUID.match(entry_id):
+    if not isinstance(entry_id, str) or not _UUID.fullmatch(entry_id):
         raise ValidationError("id must be a lower-case UUID string", field="id")
     card_id = _text(obj, "card_id", 36)
     kind = _text(obj, "kind", 40)
@@ -249,28 +248,39 @@ def parse_wire_entry(obj: Any) -> Entry:
             f"payload is {size} bytes; the limit is {PAYLOAD_MAX_BYTES}", field="payload"
         )
     desk_id = _text(obj, "desk_id", 40)
-    if not _DESK_ID.match(desk_id):
+    if not _DESK_ID.fullmatch(desk_id):
         raise ValidationError("desk_id may hold only letters, digits, '-' and '_'", field="desk_id")
     hlc = _text(obj, "hlc", 80)
-    stamp = _STAMP.match(hlc)
+    stamp = _STAMP.fullmatch(hlc)
     if not stamp or stamp.group(3) != desk_id:
         raise ValidationError(
             "hlc must be '<ms>.<counter>.<desk_id>' of the same desk", field="hlc"
         )
-    operator = _text(obj, "operator", 80)
+    operator = obj["operator"]
     schema = obj["schema"]
     if type(schema) is not int or not 1 <= schema <= SCHEMA_VERSION:
         raise ValidationError(
-            f"schema {schema!r} is not one this store reads (1..{SCHEMA_VERSION})", field="schema"
+            f"schema {schema!r} is not one this version reads (1..{SCHEMA_VERSION}); upgrade",
+            field="schema",
         )
-    if kind == "card.registered" or kind == RENUMBER_KIND:
-        number = payload.get("number")
-        if not isinstance(number, str) or card_number_parts(number) is None:
-            raise ValidationError(f"{kind} needs payload.number like B-0042", field="payload")
     seq = obj.get("seq")
-    if seq is not None and (type(seq) is not int or seq < 1):
+    if seq is not None and (type(seq) is not int or not 1 <= seq <= SEQ_MAX):
         raise ValidationError("seq must be a positive integer", field="seq")
-    return Entry(entry_id, card_id, kind, payload, hlc, desk_id, operator, schema, seq)
+    entry = Entry(entry_id, card_id, kind, payload, hlc, desk_id, operator, schema, seq)
+    entry.check()  # the catalogue: the payload's every field, the operator, the stamp's range
+    return entry
+
+
+def check_stamp_ahead(entry: Entry, now: datetime) -> None:
+    """The store refuses an entry stamped more than MAX_STAMP_AHEAD_S after its own clock: such
+    a stamp would win every "last writer" merge and drag every desk's hybrid clock forward."""
+    ahead = (entry.at - now).total_seconds()
+    if ahead > MAX_STAMP_AHEAD_S:
+        raise ValidationError(
+            f"hlc is stamped {ahead:,.0f} s after the store's clock (limit "
+            f"{MAX_STAMP_AHEAD_S:.0f} s); set the desk's clock (NTP), then resubmit it",
+            field="hlc",
+        )
 
 
 def wire_with_seq(entry: Entry) -> dict[str, Any]:
@@ -411,25 +421,51 @@ class PullPage:
     entries: tuple[Entry, ...]  # each with server_seq set
     cursor: str
     more: bool
+    #: Entries in the page that this desk cannot apply, with the reason (app/models/
+    #: quarantine.py): the store's own verdict ("set_aside" in the wire form) or ours.
+    set_aside: tuple[SetAside, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "entries": [wire_with_seq(e) for e in self.entries],
-            "cursor": self.cursor,
-            "more": self.more,
-        }
+        items = [wire_with_seq(e) for e in self.entries]
+        if self.set_aside:
+            items += [_placeholder(s) for s in self.set_aside]
+            items.sort(key=lambda item: int(item["seq"] or 0))
+        return {"entries": items, "cursor": self.cursor, "more": self.more}
 
     @classmethod
     def from_json(cls, value: Any) -> PullPage:
+        """The page; one entry that fails the catalogue is set aside, never fails the page."""
         o = _obj(value, "pull")
         raw = o.get("entries")
         if not isinstance(raw, list) or not isinstance(o.get("cursor"), str):
             raise ValidationError("the store's pull reply lacks entries or cursor", field="pull")
-        entries = tuple(parse_wire_entry(e) for e in raw)
-        if any(e.server_seq is None for e in entries):
-            raise ValidationError("a pulled entry has no seq", field="seq")
         parse_cursor(o["cursor"])
-        return cls(entries, o["cursor"], bool(o.get("more", False)))
+        entries: list[Entry] = []
+        aside: list[SetAside] = []
+        for item in raw:
+            seq = item.get("seq") if isinstance(item, dict) else None
+            seq = seq if type(seq) is int else None
+            if isinstance(item, dict) and isinstance(item.get("set_aside"), str):
+                aside.append(from_raw(item, seq, "the store set it aside: " + item["set_aside"]))
+                continue
+            try:
+                entry = parse_wire_entry(item)
+                if entry.server_seq is None:
+                    raise ValidationError("a pulled entry has no seq", field="seq")
+            except ValidationError as exc:
+                aside.append(from_raw(item, seq, f"this desk cannot apply it: {exc}"))
+                continue
+            entries.append(entry)
+        return cls(tuple(entries), o["cursor"], bool(o.get("more", False)), tuple(aside))
+
+
+def _placeholder(item: SetAside) -> dict[str, Any]:
+    """A set-aside entry on the wire: ids that are safe to print, the seq and the reason."""
+    def safe(value: str | None) -> str | None:
+        return None if value is None else value.encode("ascii", "backslashreplace").decode()
+
+    return {"id": safe(item.id), "card_id": safe(item.card_id), "kind": safe(item.kind),
+            "seq": item.seq, "set_aside": safe(item.reason)}
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from app.models.journal import Journal
+from app.models.quarantine import LOCAL, PULLED, REFUSED
+from app.protocol.catalogue import MAX_STAMP_AHEAD_S
 from app.services.timeline import local_time
 
 #: Journal meta keys the sync side owns.
@@ -41,6 +43,12 @@ class SyncStatus:
     #: Entries the store refused (bad shape, no right), until a push goes through clean.
     refused: str | None = None
     store_url: str = ""
+    #: Unresolved entries set aside (app/models/quarantine.py): pulled ones this desk cannot
+    #: apply (and own ones a newer version refused), and own ones the store refused.
+    set_aside: int = 0
+    refused_open: int = 0
+    #: The desk clock is further from the store's than entries may be stamped ahead.
+    clock_off: bool = False
 
     def with_(self, **changes: Any) -> SyncStatus:
         return replace(self, **changes)
@@ -51,7 +59,18 @@ class SyncStatus:
         if not self.enrolled:
             return "Local only: not enrolled with a central store"
         parts = [f"{'Online' if self.online else 'Offline'}" + _since(self.since, tz)]
-        parts.append(f"{self.waiting} waiting to go" if self.waiting else "nothing waiting")
+        if self.waiting:
+            parts.append(f"{self.waiting} waiting to go")
+        elif not self.refused_open:
+            parts.append("nothing waiting")
+        if self.refused_open:
+            parts.append(f"{self.refused_open} refused by the store")
+        if self.set_aside:
+            parts.append(f"{self.set_aside} set aside")
+        if self.refused_open or self.set_aside:
+            parts.append("see dispatch-desk journal quarantine")
+        if self.clock_off and self.clock_offset_s is not None:
+            parts.append(f"DESK CLOCK OFF BY {abs(self.clock_offset_s):.0f} s: set the time")
         parts.append(
             "last sync " + _hms(self.last_sync, tz) if self.last_sync else "never synced"
         )
@@ -75,6 +94,9 @@ class SyncStatus:
             "clock_skew": self.clock_skew,
             "last_error": self.last_error,
             "refused": self.refused,
+            "refused_open": self.refused_open,
+            "set_aside": self.set_aside,
+            "clock_off": self.clock_off,
         }
 
 
@@ -90,10 +112,19 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def with_journal_counts(status: SyncStatus, journal: Journal) -> SyncStatus:
+    """`status` with the outbox and the set-aside entries counted now."""
+    counts = journal.set_aside_counts()
+    offset = status.clock_offset_s
+    return status.with_(waiting=journal.outbox_size(), refused_open=counts[REFUSED],
+                        set_aside=counts[PULLED] + counts[LOCAL],
+                        clock_off=offset is not None and abs(offset) > MAX_STAMP_AHEAD_S)
+
+
 def initial_status(journal: Journal, *, enrolled: bool) -> SyncStatus:
     """The status before this process has talked to the store (read from the journal)."""
     synced = journal.get_meta(SYNCED_AT_KEY)
-    return SyncStatus(
+    return with_journal_counts(SyncStatus(
         enrolled=enrolled,
         online=False,
         since=None,
@@ -102,7 +133,7 @@ def initial_status(journal: Journal, *, enrolled: bool) -> SyncStatus:
         clock_offset_s=None,
         last_error=None,
         store_url=journal.get_meta(STORE_URL_KEY) or "",
-    )
+    ), journal)
 
 
 @dataclass(frozen=True)

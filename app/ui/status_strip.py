@@ -16,6 +16,7 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStatusBar, QToolButton, QWidget
 
 from app.clock import Clock
+from app.protocol.text import for_display
 from app.services.timeline import local_time
 from app.ui import style
 from app.ui.events import DeskEvents
@@ -72,8 +73,10 @@ class StatusStrip(QStatusBar):
     def set_link(self, text: str) -> None:
         """The sync worker's one line: online/offline since when, waiting entries, last sync,
         clock offset (replaces "local only" once the desk is enrolled)."""
-        self.link.setText(text)
-        calm = text.startswith("Online")
+        self.link.setText(for_display(text))
+        # Calm only when online with nothing refused, nothing set aside and the clock right.
+        calm = text.startswith("Online") and not any(
+            alarm in text for alarm in ("refused", "set aside", "CLOCK OFF"))
         self.link.setStyleSheet("" if calm else style.LOCAL_ONLY_CSS)
 
     def set_paging(self, text: str) -> None:

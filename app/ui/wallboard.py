@@ -271,6 +271,10 @@ class WallboardWindow(QWidget):
             self._text(p, QRect(area.left(), y, area.width(), int(1.5 * u)),
                        "this desk only (no sync)", 1.1 * u, DIM)
             y += int(1.9 * u)
+        if view.alerts:
+            # Sync hazards shout like a stale desk: this desk's data or clock is not to trust.
+            y = self._tiles(p, u, area, y, [(a, RED, BG) for a in view.alerts], 1.0 * u,
+                            per_row=3)
         y = self._label(p, u, area, y, "SLA MET TODAY (reaction and recovery)")
         y = self._tiles(p, u, area, y, [(f"{prio} {share}", PRIORITY_BG[prio], TEXT)
                                         for prio, share in view.compliance], 1.15 * u)

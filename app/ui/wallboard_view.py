@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from app.protocol.text import for_display
 from app.services.card import Card
 from app.services.desk_facts import STALE_AFTER, EscalationLine, OnCallLine, SyncFacts
 from app.services.handover import HandoverStatus
@@ -58,6 +59,8 @@ class BoardView:
     handover: str
     handover_pending: bool
     desks: tuple[DeskRow, ...]
+    #: Sync hazards in a few words (desk clock off, entries refused or set aside).
+    alerts: tuple[str, ...] = ()
 
 
 def _short(delta: timedelta) -> str:
@@ -166,5 +169,6 @@ def build_view(
         handover=text,
         handover_pending=pending,
         desks=desks,
+        alerts=tuple(for_display(a) for a in (sync.alerts if sync else ())),
     )
 

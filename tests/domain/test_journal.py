@@ -103,7 +103,7 @@ def test_a_full_disk_is_reported_and_changes_nothing(
     journal._engine.dispose()  # noqa: SLF001
     with pytest.raises(JournalError, match="disk full"):
         for _ in range(200):
-            cards.register(intake(symptom="x" * 1500), DISPATCHER)
+            cards.register(intake(q_what="x" * 1500), DISPATCHER)
     event.remove(journal._engine, "connect", _cap)  # noqa: SLF001
     journal._engine.dispose()  # noqa: SLF001
     assert journal.verify() == []

@@ -53,7 +53,8 @@ def test_a_good_wire_entry_round_trips() -> None:
 def test_bad_wire_entries_name_the_field(change: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError) as caught:
         p.parse_wire_entry({**GOOD, **change})
-    assert caught.value.field == field
+    # A payload's own field is named by its path ("payload.priority is missing").
+    assert caught.value.field == field or str(caught.value).startswith(f"{field}.")
 
 
 def test_missing_fields_and_non_objects_are_refused() -> None:
@@ -113,9 +114,13 @@ def test_replies_round_trip_and_malformed_ones_are_refused() -> None:
     assert "renumbered" not in reply.to_json()["results"][0]
     page = p.PullPage((p.parse_wire_entry({**GOOD, "seq": 5}),), "s1.1.5", False)
     assert p.PullPage.from_json(page.to_json()) == page
+    # One entry the desk cannot read is set aside with the reason; it never fails the page.
+    odd = p.PullPage.from_json({"entries": [GOOD, {**GOOD, "seq": 9, "payload": {}}],
+                                "cursor": "s1.1.9"})
+    assert odd.entries == () and [s.seq for s in odd.set_aside] == [None, 9]
+    assert "no seq" in odd.set_aside[0].reason and "priority" in odd.set_aside[1].reason
     for parse, body in (
         (p.PushReply.from_json, {"results": []}),
-        (p.PullPage.from_json, {"entries": [GOOD], "cursor": "s1.1.1"}),  # no seq
         (p.Health.from_json, {"status": "ok"}),
         (p.Enrollment.from_json, []),
     ):

@@ -298,7 +298,7 @@ def test_unknown_paths_answer_json(store: ThreadStore) -> None:
 def test_a_revoked_desk_is_refused_until_it_enrols_again(store: ThreadStore, desk_a: Desk) -> None:
     store.store.revoke_desk(desk_a.desk_id)
     assert desk_a.pull_raw().status_code == 401
-    response = enrol(store.url, store.add_desk_code("again"), desk_a.journal, "Q")
+    response = enrol(store.url, store.add_desk_code("again", desk_a.desk_id), desk_a.journal, "Q")
     assert response.status_code == 200, response.text
     assert desk_a.pull_raw().status_code == 401  # the old secret stays refused
     desk_a.secret = p.Enrollment.from_json(response.json()).secret

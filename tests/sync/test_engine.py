@@ -190,21 +190,33 @@ def test_desk_restored_from_an_old_backup_never_reuses_a_number(
     restored.journal.close()
 
 
-def test_rejected_entries_are_parked_and_reported(make_desk: DeskFactory) -> None:
+def test_a_refused_entry_is_listed_until_resent_and_never_blocks_the_outbox(
+    make_desk: DeskFactory, clock: FakeClock
+) -> None:
+    """A desk whose clock ran ten minutes ahead for a while stamped an edit in the future: the
+    store refuses that entry (not the batch), the desk lists it with the reason and keeps
+    pushing; once real time has caught up, resending it is accepted."""
     a = make_desk("A")
     good = register(a.journal)
-    from app.models.entry import NewEntry
-
-    a.journal.write([NewEntry(good, "card.unknown_kind", {})], "ops")
-    edit(a.journal, good, site="after the bad one")
+    a.round()
+    a.journal.use_clock(FakeClock(clock.now() + timedelta(minutes=10)))
+    edit(a.journal, good, site="stamped ahead")
+    a.journal.use_clock(clock)
     a.round()
     assert a.journal.outbox_size() == 0
-    seqs = [e.server_seq for e in a.journal.entries(good)]
-    assert seqs.count(-1) == 1 and all(s and s > 0 for s in seqs if s != -1)
-    assert "refused 1" in (a.status.refused or "") and "unknown kind" in a.status.summary()
-    edit(a.journal, good, site="clean push")
+    [refused] = a.journal.set_aside()
+    assert refused.direction == "refused" and "after the store's clock" in refused.reason
+    assert "refused 1" in (a.status.refused or "")
+    assert a.journal.set_aside_counts()["refused"] == 1
+    clock.advance(11 * 60)
+    edit(a.journal, good, site="later, clock fixed")
     a.round()
-    assert a.status.refused is None
+    assert a.journal.outbox_size() == 0 and a.status.refused is None
+    assert a.journal.set_aside_counts()["refused"] == 1  # still listed until resolved
+    a.journal.resolve_set_aside(refused.id, "resent after the clock was fixed", resend=True)
+    a.round()
+    assert a.journal.set_aside_counts()["refused"] == 0
+    assert all(e.server_seq and e.server_seq > 0 for e in a.journal.entries(good))
 
 
 def test_unreachable_store_backs_off_with_jitter(tmp_path: Path, clock: FakeClock) -> None:

@@ -111,7 +111,7 @@ def _run(world: World, op: tuple[Any, ...]) -> None:
                                    {"fields": {op[3]: f"{DESKS[desk]}{op[4]}"}}))
     elif kind == "priority":
         world.write(desk, NewEntry(world.cards[op[2]], "card.priority",
-                                   {"priority": op[3], "reason": "changed", "from": "?"}))
+                                   {"priority": op[3], "reason": "changed", "from": None}))
     elif kind == "note":
         world.write(desk, NewEntry(world.cards[op[2]], "card.note", {"text": "n"}))
     elif kind == "restart":

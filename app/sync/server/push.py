@@ -30,6 +30,7 @@ from app.sync.protocol import (
     STORED,
     PushResult,
     card_number_parts,
+    check_stamp_ahead,
     format_time,
     parse_wire_entry,
 )
@@ -54,14 +55,17 @@ def _raw_id(raw: Any) -> str:
     return value[:36] if isinstance(value, str) else ""
 
 
-def check_entries(raw_entries: Sequence[Any], desk: DeskRecord) -> list[Entry | PushResult]:
-    """Shape and author checks, done before the transaction so the counter lock stays short."""
+def check_entries(raw_entries: Sequence[Any], desk: DeskRecord,
+                  now: datetime) -> list[Entry | PushResult]:
+    """Shape (the entry catalogue), stamp and author checks, done before the transaction so
+    the counter lock stays short."""
     checked: list[Entry | PushResult] = []
     for raw in raw_entries:
         try:
             if isinstance(raw, dict) and "seq" in raw:
                 raise ValidationError("seq is the store's to give; push entries without it")
             entry = parse_wire_entry(raw)
+            check_stamp_ahead(entry, now)
         except ValidationError as exc:
             checked.append(PushResult(_raw_id(raw), REJECTED, None, exc.message))
             continue
@@ -161,7 +165,7 @@ def store_batch(
     start = last
     known = _known(conn, [e.id for e in checked if isinstance(e, Entry)])
     numbers = _Numbers(conn)
-    given: dict[str, int] = {}
+    given: dict[str, tuple[int, Entry]] = {}
     rows: list[dict[str, Any]] = []
     results: list[PushResult] = []
     stored_at = format_time(now)
@@ -181,10 +185,15 @@ def store_batch(
                 results.append(PushResult(entry.id, DUPLICATE, int(row.seq), None, hint))
             continue
         if entry.id in given:
-            results.append(PushResult(entry.id, DUPLICATE, given[entry.id]))
+            seq, first = given[entry.id]
+            if first == entry:
+                results.append(PushResult(entry.id, DUPLICATE, seq))
+            else:
+                reason = f"id {entry.id} comes twice in this batch with other content"
+                results.append(PushResult(entry.id, REJECTED, None, reason))
             continue
         last += 1
-        given[entry.id] = last
+        given[entry.id] = (last, entry)
         hint = numbers.claim(entry) if numbered else None
         rows.append(
             {

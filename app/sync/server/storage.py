@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from app.clock import Clock, SystemClock
 from app.errors import SyncError, ValidationError
 from app.models.entry import Entry
+from app.models.quarantine import from_raw
 from app.sync.protocol import (
     HEARTBEAT_EVERY_S,
     MAX_CLOCK_SKEW_S,
@@ -33,6 +34,7 @@ from app.sync.server.database import make_store_engine, migrate, parse_db_url, r
 from app.sync.server.enrol import DeskRecord, Unauthorized
 from app.sync.server.notify import PgListener, Wakeup, announce
 from app.sync.server.push import check_entries, store_batch
+from app.sync.server.recheck import recheck
 from app.sync.server.tables import desks, entries, seq_counter, store_meta
 
 
@@ -57,6 +59,7 @@ class Store:
         self.url = parse_db_url(db_url)
         self.engine = make_store_engine(self.url)
         migrate(self.engine, self.url)
+        recheck(self.engine, self.url)
         self.wakeup = Wakeup()
         self._seen: dict[str, datetime] = {}
         self.shared = self.url.get_backend_name() == "postgresql"
@@ -103,9 +106,9 @@ class Store:
 
     # -- desks ----------------------------------------------------------------------------
 
-    def add_desk_code(self, name: str) -> str:
+    def add_desk_code(self, name: str, desk_id: str | None = None) -> str:
         with writing(self.engine, self.url) as conn:
-            return enrolment.add_code(conn, name, self.clock.now())
+            return enrolment.add_code(conn, name, self.clock.now(), desk_id)
 
     def revoke_desk(self, desk_id: str) -> None:
         with writing(self.engine, self.url) as conn:
@@ -135,7 +138,7 @@ class Store:
         offset = (desk_time - now).total_seconds()
         if abs(offset) > MAX_CLOCK_SKEW_S:
             raise ClockSkew(offset)
-        checked = check_entries(raw_entries, desk)
+        checked = check_entries(raw_entries, desk, now)
         with writing(self.engine, self.url) as conn:
             outcome = store_batch(conn, checked, desk, now)
             if outcome.stored and self.shared:
@@ -205,20 +208,14 @@ class Store:
                 .limit(limit + 1)
             ).all()
         page = tuple(
-            Entry(
-                r.id,
-                r.card_id,
-                r.kind,
-                json.loads(r.payload),
-                r.hlc,
-                r.desk_id,
-                r.operator,
-                r.schema,
-                int(r.seq),
-            )
-            for r in rows[:limit]
+            Entry(r.id, r.card_id, r.kind, json.loads(r.payload), r.hlc, r.desk_id, r.operator,
+                  r.schema, int(r.seq))
+            for r in rows[:limit] if r.set_aside is None
         )
-        last = page[-1].server_seq if page else cursor.seq
-        assert last is not None
+        # Set-aside entries go as placeholders: the desks learn the seq and the reason, never
+        # a payload they could not read (app/sync/server/recheck.py).
+        aside = tuple(from_raw({"id": r.id, "card_id": r.card_id, "kind": r.kind}, int(r.seq),
+                               r.set_aside) for r in rows[:limit] if r.set_aside is not None)
+        last = int(rows[:limit][-1].seq) if rows else cursor.seq
         next_cursor = format_cursor(Cursor(cursor.store_id, cursor.epoch, last))
-        return PullPage(page, next_cursor, len(rows) > limit)
+        return PullPage(page, next_cursor, len(rows) > limit, aside)

@@ -56,6 +56,8 @@ enrol_codes = Table(
     Column("created_at", String(40), nullable=False),
     Column("expires_at", String(40), nullable=False),
     Column("used_by", String(40), nullable=True),
+    # The one desk id the code may re-enrol; NULL: only a desk id the store has never seen.
+    Column("bound_to", String(40), nullable=True),
 )
 
 entries = Table(
@@ -71,6 +73,8 @@ entries = Table(
     Column("operator", String(80), nullable=False),
     Column("schema", Integer, nullable=False),
     Column("stored_at", String(40), nullable=False),
+    # Why the entry is sent to desks as a placeholder (revision s0004; see storage.recheck).
+    Column("set_aside", Text, nullable=True),
 )
 
 card_numbers = Table(

@@ -1,0 +1,350 @@
+"""The entry catalogue: every kind of journal entry and the exact shape of its payload.
+
+One definition judges an entry in three places, so a desk never writes what the store would
+refuse and never tries to fold what it could not:
+
+* the desk, when it writes (`app.models.journal`): a bad value is a ValidationError naming the
+  field, shown in the form or on the command line, and nothing is saved;
+* the store, when it accepts a push (`app.sync.protocol.parse_wire_entry`): the entry is
+  answered ``rejected`` with the field and the reason;
+* the desk, when it applies a pulled entry: it is set aside (quarantined) with the reason.
+
+`check_entry` is deterministic -- it looks at the entry alone, never at a clock or a database --
+so every desk sets aside exactly the same entries. Bump `CATALOGUE_VERSION` whenever a shape
+is loosened or a kind added: desks then re-check what they set aside and apply what now passes.
+
+Limits that are part of the protocol:
+
+    strings      valid Unicode, no NUL, no control characters (a newline and a tab only in
+                 multi-line text); single-line fields refuse line breaks
+    card number  1-3 capital letters, '-', 4 to 7 digits, counter 1..9,999,999
+    payload      at most 64 KiB as compact JSON, 16 levels deep
+    operator     1 to 80 characters, one line
+    times        ISO-8601 with a zone; a "when it happened" time may not be later than the
+                 entry's own stamp plus MAX_STAMP_AHEAD_S
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from app.errors import ValidationError
+from app.protocol.text import text_problem
+
+CATALOGUE_VERSION = 1
+
+#: How far ahead of the store's clock an entry's stamp may be, and how far a desk's hybrid
+#: clock moves forward on a remote stamp (CockroachDB allows its nodes 500 ms; desks are
+#: workstations with NTP that may fail, so minutes).
+MAX_STAMP_AHEAD_S = 300.0
+COUNTER_MAX = 9_999_999
+CARD_NUMBER = re.compile(r"^([A-Z]{1,3})-(\d{4,7})$")
+OPERATOR_MAX = 80
+# A payload larger than this (as compact JSON) is refused: cards carry text, not files.
+PAYLOAD_MAX_BYTES = 64 * 1024
+# Card ids are UUIDs made on the desk; tests and pseudo cards use other short ids of the same
+# alphabet, which is what matters: an id is a key, never text to show.
+_CARD_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
+# 2020-01-01 and 2200-01-01 in ms: a stamp outside is a broken clock, not a time.
+STAMP_MIN_MS = 1_577_836_800_000
+STAMP_MAX_MS = 7_258_118_400_000
+
+# -- card vocabulary (the projection folds these) ---------------------------------------
+
+# Intake fields a person fills in (DOMAIN.md, "Intake"), and which of them may hold several
+# lines: the rest appear on one line of the queue, the sheet and the terminal.
+INTAKE_FIELDS: tuple[str, ...] = (
+    "kind_of_work", "category", "site", "building", "floor", "room", "equipment", "symptom",
+    "impact_scope", "affected_users", "risk_signs", "source_channel", "reporter",
+    "onsite_contact", "tried", "workaround", "impact", "urgency", "q_what", "q_where",
+    "q_when", "q_workaround", "q_contact", "assignee", "started_at",
+)
+MULTILINE_INTAKE = frozenset(
+    {"risk_signs", "tried", "workaround", "q_what", "q_where", "q_when", "q_workaround",
+     "q_contact"}
+)
+STATUSES = ("registered", "in_progress", "waiting_customer", "waiting_contractor", "restored",
+            "closed")
+PRIORITIES = ("P1", "P2", "P3", "P4")
+ACK_METHODS = ("phone", "in_person", "sms", "voice", "radio")
+CHANNELS = ("sms", "voice")
+SLA_CLOCKS = ("reaction", "recovery", "update")
+
+Check = Callable[[Any, str, "_Context"], None]
+
+
+class _Context:
+    """What a time check compares against: the entry's own stamp (never a clock)."""
+
+    __slots__ = ("latest",)
+
+    def __init__(self, stamp_ms: int) -> None:
+        self.latest = datetime.fromtimestamp(stamp_ms / 1000 + MAX_STAMP_AHEAD_S, UTC)
+
+
+def _fail(path: str, message: str) -> ValidationError:
+    return ValidationError(f"{path} {message}", field=path.rsplit(".", 1)[-1])
+
+
+def _string(limit: int, *, multiline: bool, empty: bool) -> Check:
+    def check(value: Any, path: str, _: _Context) -> None:
+        if not isinstance(value, str):
+            raise _fail(path, "must be text")
+        if len(value) > limit:
+            raise _fail(path, f"is {len(value)} characters; keep it to {limit}")
+        if not empty and not value.strip():
+            raise _fail(path, "must not be empty")
+        problem = text_problem(value, multiline=multiline)
+        if problem:
+            raise _fail(path, problem)
+
+    return check
+
+
+def line(limit: int = 200, *, empty: bool = True) -> Check:
+    """One line of text (names, places, reasons)."""
+    return _string(limit, multiline=False, empty=empty)
+
+
+def text(limit: int = 4000, *, empty: bool = True) -> Check:
+    """Text that may hold line breaks (notes, answers)."""
+    return _string(limit, multiline=True, empty=empty)
+
+
+def integer(low: int, high: int) -> Check:
+    def check(value: Any, path: str, _: _Context) -> None:
+        if type(value) is not int or not low <= value <= high:
+            raise _fail(path, f"must be a whole number from {low} to {high}")
+
+    return check
+
+
+def number(low: float, high: float) -> Check:
+    def check(value: Any, path: str, _: _Context) -> None:
+        if type(value) not in (int, float) or not low <= value <= high:
+            raise _fail(path, f"must be a number from {low:g} to {high:g}")
+
+    return check
+
+
+def flag(value: Any, path: str, _: _Context) -> None:
+    if type(value) is not bool:
+        raise _fail(path, "must be true or false")
+
+
+def one_of(*choices: str) -> Check:
+    allowed = frozenset(choices)
+
+    def check(value: Any, path: str, _: _Context) -> None:
+        if not isinstance(value, str) or value not in allowed:
+            raise _fail(path, f"must be one of {', '.join(choices)}")
+
+    return check
+
+
+def _parse_time(value: Any, path: str) -> datetime:
+    if not isinstance(value, str) or len(value) > 40:
+        raise _fail(path, "must be an ISO-8601 time such as 2026-11-23T02:10:00+00:00")
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(path, f"{value[:40]!r} is not an ISO-8601 time") from None
+    if when.tzinfo is None:
+        raise _fail(path, "has no time zone")
+    return when
+
+
+def moment(value: Any, path: str, _: _Context) -> None:
+    """A time that may lie in the future (a deadline, a planned retry)."""
+    _parse_time(value, path)
+
+
+def happened(value: Any, path: str, ctx: _Context) -> None:
+    """When something happened: never later than the entry that records it."""
+    if _parse_time(value, path) > ctx.latest:
+        raise _fail(path, "lies after the entry that records it; check the desk's clock")
+
+
+def card_number(value: Any, path: str, _: _Context) -> None:
+    match = CARD_NUMBER.fullmatch(value) if isinstance(value, str) else None
+    if match is None or int(match.group(2)) < 1:
+        raise _fail(path, f"must be a card number like B-0042 (counter 1 to {COUNTER_MAX:,})")
+
+
+def nullable(check: Check) -> Check:
+    def maybe(value: Any, path: str, ctx: _Context) -> None:
+        if value is not None:
+            check(value, path, ctx)
+
+    return maybe
+
+
+class Obj:
+    """An object with known keys: `required` must be there, `optional` may be."""
+
+    def __init__(self, required: Mapping[str, Check] | None = None,
+                 optional: Mapping[str, Check] | None = None) -> None:
+        self.required = dict(required or {})
+        self.optional = dict(optional or {})
+
+    def __call__(self, value: Any, path: str, ctx: _Context) -> None:
+        if not isinstance(value, dict):
+            raise _fail(path, "must be an object")
+        for key, check in self.required.items():
+            if key not in value:
+                raise _fail(f"{path}.{key}", "is missing")
+            check(value[key], f"{path}.{key}", ctx)
+        for key, item in value.items():
+            if key in self.required:
+                continue
+            opt = self.optional.get(key)
+            if opt is None:
+                shown = key[:40] if isinstance(key, str) else "?"
+                raise ValidationError(f"{path}: unknown field {shown!r}", field=path)
+            opt(item, f"{path}.{key}", ctx)
+
+
+def list_of(item: Check, most: int) -> Check:
+    def check(value: Any, path: str, ctx: _Context) -> None:
+        if not isinstance(value, list) or len(value) > most:
+            raise _fail(path, f"must be a list of at most {most}")
+        for i, x in enumerate(value):
+            item(x, f"{path}[{i}]", ctx)
+
+    return check
+
+
+def _card_id(value: Any, path: str, _: _Context) -> None:
+    if not isinstance(value, str) or not _CARD_ID.fullmatch(value):
+        raise _fail(path, "must be a card id (a UUID)")
+
+
+# -- the kinds ------------------------------------------------------------------------
+
+_intake = Obj(optional={
+    name: nullable(text(4000) if name in MULTILINE_INTAKE else line(300))
+    for name in INTAKE_FIELDS
+})
+_closure = Obj(required={k: text(2000, empty=False) for k in ("cause", "workaround", "fix",
+                                                               "lessons")},
+               optional={"confirmed_by": line(120)})
+_step = {"tier": integer(1, 50), "attempt": integer(1, 1000)}
+_page = {**_step, "channel": one_of(*CHANNELS), "to": line(40, empty=False)}
+_sid = line(64, empty=False)
+_who = line(120, empty=False)
+
+#: Card entries: about one card (or a pseudo card such as the pager's opt-outs).
+CARD_PAYLOADS: dict[str, Obj] = {
+    "card.registered": Obj(
+        {"priority": one_of(*PRIORITIES), "priority_reason": line(200, empty=False),
+         "number": card_number},
+        {"fields": _intake, "registered_at": happened, "entered_late": flag}),
+    "card.fields": Obj({"fields": _intake}),
+    "card.priority": Obj(
+        {"priority": one_of(*PRIORITIES), "reason": line(200, empty=False)},
+        {"from": nullable(one_of(*PRIORITIES)), "evidence": text(2000), "role": line(40)}),
+    "card.status": Obj(
+        {"status": one_of(*STATUSES)},
+        {"from": nullable(one_of(*STATUSES)), "reason": text(2000), "closure": nullable(_closure),
+         "at": happened}),
+    "card.note": Obj({"text": text(8000, empty=False)}),
+    "card.status_message": Obj({"text": line(500, empty=False)},
+                               {"next_update_at": nullable(moment), "at": happened}),
+    "card.ack": Obj({"who": _who, "how": one_of(*ACK_METHODS)},
+                    {"sid": _sid, "at": happened, **_step, "number": line(40)}),
+    "card.confirmed": Obj(optional={"at": happened}),
+    "card.report": Obj({"text": text(2000, empty=False)}, {"reporter": line(200)}),
+    "card.renumbered": Obj({"number": card_number}, {"was": nullable(card_number)}),
+    "sla.breach": Obj({"clock": one_of(*SLA_CLOCKS), "due": happened},
+                      {"at": happened, "noticed_late": flag}),
+    "ladder.step": Obj(
+        {**_step, "due": happened},
+        {"late": flag, "late_by_s": number(-1e9, 1e9), "who": nullable(_who),
+         "contact_id": nullable(line(80)), "to": Obj(optional={c: line(40) for c in CHANNELS}),
+         "code": nullable(line(16)), "desk_alarm": flag, "of": integer(1, 50),
+         "unreachable": nullable(text(500))}),
+    "ladder.page": Obj({**_page, "sid": _sid}, {"status": nullable(line(40))}),
+    "ladder.page_failed": Obj(
+        {**_page, "try": integer(1, 1000)},
+        {"retryable": flag, "error": text(2000), "status": nullable(integer(0, 999)),
+         "retry_at": nullable(moment), "in_doubt": flag}),
+    "ladder.page_skipped": Obj(_page, {"reason": text(500)}),
+    "ladder.page_cancelled": Obj(_page, {"reason": text(500)}),
+    "ladder.unreachable": Obj(_step, {"reason": text(500), "at": happened}),
+    "ladder.exhausted": Obj({"tiers": integer(1, 50)}, {"due": happened, "late": flag}),
+    "ladder.call_result": Obj({**_page, "sid": _sid, "outcome": line(40, empty=False)},
+                              {"at": happened}),
+    "ladder.reply": Obj({"from": line(40, empty=False), "body": text(1600), "sid": _sid},
+                        {"at": happened, **_step}),
+    "ladder.taken_over": Obj({"to": line(40, empty=False)}, {"from": nullable(line(40))}),
+    "pager.stop": Obj({"number": line(40, empty=False), "sid": _sid},
+                      {"word": line(40), "at": happened}),
+    "pager.start": Obj({"number": line(40, empty=False), "sid": _sid},
+                       {"word": line(40), "at": happened}),
+    # A set-aside or refused entry that an operator discarded, with why (app/sync/quarantine).
+    "sync.discarded": Obj({"entry": line(36, empty=False), "reason": line(300, empty=False)},
+                          {"direction": one_of("pulled", "refused", "local"),
+                           "kind": nullable(line(40))}),
+}
+
+#: Shift handover entries live under the pseudo card id HANDOVER_CARD.
+HANDOVER_CARD = "handover"
+_handover_settle = Obj(
+    {"shift": line(40, empty=False), "to_shift": line(40, empty=False),
+     "outgoing": line(120), "incoming": line(120),
+     "cards": list_of(_card_id, 20_000), "numbers": list_of(card_number, 20_000),
+     "read_back": list_of(card_number, 20_000), "reason": text(2000)},
+    {"to_label": line(80)})
+HANDOVER_PAYLOADS: dict[str, Obj] = {
+    "handover.edited": Obj({"shift": line(40, empty=False), "target": line(40, empty=False),
+                            "field": line(40, empty=False), "text": line(300, empty=False)}),
+    "handover.accepted": _handover_settle,
+    "handover.overridden": _handover_settle,
+}
+
+SYNC_KINDS = frozenset({"sync.discarded"})
+HANDOVER_KINDS = frozenset(HANDOVER_PAYLOADS)
+LADDER_KINDS = frozenset(k for k in CARD_PAYLOADS if k.startswith(("ladder.", "pager.")))
+CARD_KINDS = frozenset(CARD_PAYLOADS) - SYNC_KINDS
+KINDS = frozenset(CARD_PAYLOADS) | HANDOVER_KINDS
+#: The pseudo card that sync bookkeeping entries live under.
+SYNC_CARD = "00000000-0000-4000-8000-000000000000"
+
+
+def check_operator(value: Any, path: str = "operator") -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > OPERATOR_MAX:
+        raise ValidationError(f"{path} must be a name of 1 to {OPERATOR_MAX} characters",
+                              field=path)
+    problem = text_problem(value)
+    if problem:
+        raise ValidationError(f"{path} {problem}", field=path)
+    return value
+
+
+def stamp_ms(hlc: str) -> int:
+    """The physical part of a stamp, checked to lie between 2020 and 2200."""
+    head = hlc.split(".", 1)[0]
+    ms = int(head) if head.isdigit() else -1
+    if not STAMP_MIN_MS <= ms < STAMP_MAX_MS:
+        raise ValidationError("hlc: the stamp's time is not between 2020 and 2200; check the "
+                              "desk's clock", field="hlc")
+    return ms
+
+
+def check_payload(kind: str, card_id: str, payload: Any, hlc: str) -> None:
+    """Raise ValidationError (naming the field) unless `payload` is a valid `kind` entry."""
+    if kind in HANDOVER_PAYLOADS:
+        if card_id != HANDOVER_CARD:
+            raise ValidationError(f"{kind} belongs to card_id {HANDOVER_CARD!r}", field="card_id")
+        spec = HANDOVER_PAYLOADS[kind]
+    else:
+        found = CARD_PAYLOADS.get(kind)
+        if found is None:
+            raise ValidationError(f"unknown kind {kind[:40]!r}; upgrade the store or the desk",
+                                  field="kind")
+        spec = found
+        _card_id(card_id, "card_id", _Context(0))
+    spec(payload, "payload", _Context(stamp_ms(hlc)))
