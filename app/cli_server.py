@@ -1,7 +1,7 @@
 """`dispatch-desk server ...`: run the central store, enrol desks, start a new epoch.
 
     dispatch-desk server [--db URL] [--host 127.0.0.1] [--port 8770]
-    dispatch-desk server add-desk NAME [--db URL]     prints a one-time enrolment code
+    dispatch-desk server add-desk NAME [--desk-id ID] [--db URL]   prints a one-time code
     dispatch-desk server revoke-desk DESK_ID [--db URL]
     dispatch-desk server new-epoch [--db URL]         after restoring the database from a backup
 
@@ -24,6 +24,10 @@ from app.errors import ConfigError
 
 DB_ENV = "DISPATCH_DESK_DB"
 DEFAULT_PORT = 8770
+KEEP_ALIVE_S = 5
+MAX_HEADER_BYTES = 16 * 1024
+# 200 desks each hold a long-poll and now and then a push: ~400 connections.
+DEFAULT_MAX_CONNECTIONS = 1000
 
 
 def default_store_url() -> str:
@@ -94,6 +98,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.sync.server.database import describe, parse_db_url
     from app.sync.server.twilio_webhook import WebhookConfig
 
+    if args.max_connections < 1:
+        raise ConfigError("--max-connections: give at least 1", field="max_connections")
     twilio = WebhookConfig(_twilio_token(), args.public_url)
     app = create_app(args.db, twilio=twilio)
     sock = _listen(args.host, args.port)
@@ -106,7 +112,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"Twilio webhooks off: no auth token (set ${TWILIO_TOKEN_ENV} or store "
               "twilio_auth_token in the keyring)", flush=True)
     config = uvicorn.Config(
-        app, log_level=args.log_level, proxy_headers=True, forwarded_allow_ips=args.trust_proxy
+        app,
+        log_level=args.log_level,
+        proxy_headers=True,
+        forwarded_allow_ips=args.trust_proxy,
+        # An idle connection is closed after this; it is also how long a body the store has
+        # already refused (413, or 401 unread) may go on arriving before the socket is cut.
+        # A desk reconnects for free; a thousand idle sockets are a thousand file descriptors.
+        timeout_keep_alive=KEEP_ALIVE_S,
+        # A request line and headers larger than this are a 400 before any app code runs.
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        # Past this many open connections (or running requests) new requests get 503 at once,
+        # so a connection flood costs a bounded amount of memory instead of all of it.
+        limit_concurrency=args.max_connections,
     )
     uvicorn.Server(config).run(sockets=[sock])
     return 0
@@ -114,16 +132,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_add_desk(args: argparse.Namespace) -> int:
     _need_extras()
+    from app.sync.server.enrol import CODE_VALID_FOR
     from app.sync.server.storage import Store
 
     store = Store(args.db)
     try:
-        code = store.add_desk_code(args.name)
+        code = store.add_desk_code(args.name, args.desk_id)
     finally:
         store.close()
+    hours = int(CODE_VALID_FOR.total_seconds() // 3600)
+    what = (
+        f"a new desk {args.name!r}"
+        if args.desk_id is None
+        else f"desk {args.desk_id} ({args.name!r}) to enrol again, once it is revoked"
+    )
     print(code)
     print(
-        f"one-time code for desk {args.name!r}, valid 7 days; on the desk run: "
+        f"one-time code for {what}, valid {hours} hours; on the desk run: "
         f"dispatch-desk enroll URL {code}",
         file=sys.stderr,
     )
@@ -152,7 +177,7 @@ def cmd_revoke_desk(args: argparse.Namespace) -> int:
         store.revoke_desk(args.desk_id)
     finally:
         store.close()
-    print(f"desk {args.desk_id} revoked; it may enrol again with a new code (add-desk)")
+    print(f"desk {args.desk_id} revoked; to enrol it again: add-desk NAME --desk-id {args.desk_id}")
     return 0
 
 
@@ -173,10 +198,22 @@ def register(sub: Any) -> None:
         help="the address Twilio calls (e.g. https://store.example.org); webhook signatures "
         "are checked against it",
     )
+    server.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        help="open connections (or running requests) beyond which requests get 503",
+    )
     server.set_defaults(handler=_with_db(cmd_serve))
     ssub = server.add_subparsers(dest="server_command", metavar="ACTION")
-    add = ssub.add_parser("add-desk", help="print a one-time enrolment code for a new desk")
+    add = ssub.add_parser("add-desk", help="print a one-time enrolment code for a desk")
     add.add_argument("name", help="the desk's name, e.g. 'North floor desk 2'")
+    add.add_argument(
+        "--desk-id",
+        default=None,
+        help="re-enrol this known desk (e.g. revoked after it lost its secret); without it the "
+        "code enrols only a desk the store has never seen",
+    )
     add.add_argument("--db", default=argparse.SUPPRESS, help="database URL")
     add.set_defaults(handler=_with_db(cmd_add_desk))
     revoke = ssub.add_parser("revoke-desk", help="refuse a desk's credential from now on")

@@ -194,6 +194,7 @@ def _reason(exc: BaseException) -> str:
 _HINTS = {
     p.ERR_UNAUTHORIZED: "the store does not accept this desk's credential; enrol the desk again",
     p.ERR_PROTOCOL: "the store speaks another protocol version; upgrade this desk",
+    p.ERR_RATE_LIMITED: "the store is turning this address away after failed sign-ins",
 }
 
 
@@ -204,4 +205,8 @@ def _refused(status: int, data: Any, url: str) -> SyncError:
     text = message[0] if message else _HINTS.get(code, f"the store answered HTTP {status}")
     if status >= 500:
         return StoreUnreachable(f"the store failed ({status}) at {url}; retrying later")
+    if status == 429:
+        # A brake, not a verdict on this desk (another machine behind the same address may
+        # have failed): the sync engine's backoff tries again.
+        return StoreRefused(f"{text}; retrying later", code=code, status=status, body=body)
     return StoreRefused(text, code=code, status=status, body=body)

@@ -30,8 +30,8 @@ TIMEOUT = (3.05, 40)  # connect, read: a read must outlast the longest long-poll
 class ThreadStore:
     """`create_app` served by uvicorn on a loopback port in a thread of the test process."""
 
-    def __init__(self, db_url: str, clock: Clock | None = None) -> None:
-        self.app = create_app(db_url, clock=clock)
+    def __init__(self, db_url: str, clock: Clock | None = None, **app_args: Any) -> None:
+        self.app = create_app(db_url, clock=clock, **app_args)
         self.store: Store = self.app.state.store
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
@@ -45,8 +45,8 @@ class ThreadStore:
         self.thread.start()
         wait_until(lambda: self.server.started, what="the store thread to start")
 
-    def add_desk_code(self, name: str) -> str:
-        return self.store.add_desk_code(name)
+    def add_desk_code(self, name: str, desk_id: str | None = None) -> str:
+        return self.store.add_desk_code(name, desk_id)
 
     def new_epoch(self) -> int:
         return self.store.new_epoch()
@@ -59,10 +59,17 @@ class ThreadStore:
 class ProcessStore:
     """`python -m app server --port 0` as a real process; the port comes from its first line."""
 
-    def __init__(self, db_url: str, *, admin_cli: bool = False, start: bool = True) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        *,
+        admin_cli: bool = False,
+        start: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.db_url = db_url
         self.admin_cli = admin_cli
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -108,14 +115,14 @@ class ProcessStore:
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
-    def add_desk_code(self, name: str) -> str:
+    def add_desk_code(self, name: str, desk_id: str | None = None) -> str:
         """Through the admin command when `admin_cli` is set; else through the storage layer
         in this process (the same code, without a second ~1.5 s interpreter start per desk)."""
         if self.admin_cli:
-            return self.cli("add-desk", name)
+            return self.cli("add-desk", name, *(["--desk-id", desk_id] if desk_id else []))
         admin = Store(self.db_url)
         try:
-            return admin.add_desk_code(name)
+            return admin.add_desk_code(name, desk_id)
         finally:
             admin.close()
 

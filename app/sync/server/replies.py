@@ -20,12 +20,14 @@ from app.sync.protocol import (
     ERR_ENROLL,
     ERR_INVALID,
     ERR_PROTOCOL,
+    ERR_RATE_LIMITED,
     ERR_UNAUTHORIZED,
     SUPPORTED_VERSIONS,
     error_body,
 )
 from app.sync.server.database import StoreUnavailable
 from app.sync.server.enrol import EnrolRefused, Unauthorized
+from app.sync.server.limits import RateLimited
 from app.sync.server.storage import ClockSkew, CursorForeign
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,12 @@ def install(app: FastAPI) -> None:
     async def _unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
         response = error(401, ERR_UNAUTHORIZED, exc.message)
         response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.exception_handler(RateLimited)
+    async def _braked(_: Request, exc: RateLimited) -> JSONResponse:
+        response = error(429, ERR_RATE_LIMITED, exc.message, retry_after_s=exc.retry_after_s)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
 
     @app.exception_handler(EnrolRefused)

@@ -2,22 +2,33 @@
 
 Handlers are `async` so that a long-poll waits on the event loop, not on a worker thread: 200
 idle desks cost 200 small coroutines. Every database call runs on the thread pool.
+
+Nothing is read before it has to be: every body is capped as it arrives (`limits.BodyCap`), a
+push is authenticated before its body is read, and failed credentials are braked
+(`limits.AuthLimiter`) before they reach the database.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import json
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
 from app.clock import Clock
+from app.errors import ValidationError
 from app.sync.protocol import (
+    ERR_INVALID,
     ERR_TOO_LARGE,
     HEADER_AUTHORIZATION,
     HEADER_PROTOCOL,
@@ -34,15 +45,30 @@ from app.sync.protocol import (
     parse_time,
 )
 from app.sync.server import replies, schemas
-from app.sync.server.enrol import DeskRecord
+from app.sync.server.enrol import DeskRecord, Unauthorized
+from app.sync.server.limits import AuthLimiter, BodyCap
 from app.sync.server.storage import Store
-from app.sync.server.twilio_webhook import WebhookConfig, make_router
+from app.sync.server.twilio_webhook import MAX_WEBHOOK_BYTES, WebhookConfig, make_router
+from app.sync.server.twilio_webhook import PATH as WEBHOOK_PATH
 
 # A full batch of large entries stays well under this; anything bigger is refused unread.
 MAX_BODY_BYTES = 16 * 1024 * 1024
+# An enrolment is four short strings.
+MAX_ENROLL_BYTES = 8 * 1024
+# Every other path takes no body worth the name (GETs, and paths that do not exist).
+MAX_OTHER_BYTES = 64 * 1024
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": schemas.ErrorReply} for code in (401, 409, 413, 422, 426, 503)
+    code: {"model": schemas.ErrorReply} for code in (401, 409, 413, 422, 426, 429, 503)
 }
+# The push body is read by hand (after the credential), so FastAPI cannot infer its schema;
+# /openapi.json still describes it, and schemathesis fuzzes it from there.
+_PUSH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": schemas.PushRequest.model_json_schema()}},
+    }
+}
+_PUSH_FIELDS = ("desk_time", "entries")
 
 router = APIRouter(prefix="/v1")
 
@@ -54,7 +80,16 @@ def _store(request: Request) -> Store:
 
 async def current_desk(request: Request) -> DeskRecord:
     store = _store(request)
-    desk = await run_in_threadpool(store.authenticate, request.headers.get(HEADER_AUTHORIZATION))
+    limiter: AuthLimiter = request.app.state.auth_limiter
+    header = request.headers.get(HEADER_AUTHORIZATION)
+    address = request.client.host if request.client else None
+    limiter.check(address, header)  # a braked guesser costs no query
+    try:
+        desk = await run_in_threadpool(store.authenticate, header)
+    except Unauthorized:
+        limiter.failed(address, header)
+        raise
+    limiter.succeeded(header)
     await run_in_threadpool(store.seen, desk)  # every authenticated call is a heartbeat
     return desk
 
@@ -83,18 +118,53 @@ async def enroll(request: Request, body: schemas.EnrollRequest) -> JSONResponse:
     return _json(enrolment.to_json())
 
 
+def _envelope(raw: bytes) -> tuple[datetime, list[Any]]:
+    """(desk_time, entries) from a push body; ValidationError naming the field, as FastAPI's
+    body model would have (each entry is judged later, on its own)."""
+    shape = "; see /openapi.json for the shape"
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurd nesting
+        raise ValidationError("body: not valid JSON" + shape, field="body") from None
+    if not isinstance(body, dict):
+        raise ValidationError("body: must be a JSON object" + shape, field="body")
+    extra = sorted(str(key) for key in body if key not in _PUSH_FIELDS)
+    if extra:
+        raise ValidationError(f"{extra[0][:40]}: unknown field" + shape, field=extra[0][:40])
+    missing = [key for key in _PUSH_FIELDS if key not in body]
+    if missing:
+        raise ValidationError(f"{missing[0]}: Field required" + shape, field=missing[0])
+    if not isinstance(body["entries"], list):
+        raise ValidationError("entries: must be a list" + shape, field="entries")
+    return parse_time(body["desk_time"], "desk_time"), body["entries"]
+
+
 @router.post(
-    PATH_PUSH.removeprefix("/v1"), response_model=schemas.PushReplyModel, responses=_ERRORS
+    PATH_PUSH.removeprefix("/v1"),
+    response_model=schemas.PushReplyModel,
+    responses=_ERRORS,
+    openapi_extra=_PUSH_BODY,
 )
-async def push(request: Request, body: schemas.PushRequest, desk: Desk) -> JSONResponse:
-    desk_time = parse_time(body.desk_time, "desk_time")
-    if len(body.entries) > PUSH_BATCH_MAX:
+async def push(request: Request, desk: Desk) -> JSONResponse:
+    # `desk` is resolved before this body runs: an unknown caller is answered 401 unread.
+    try:
+        # At most MAX_BODY_BYTES (BodyCap stops the rest). Not request.body(): that keeps the
+        # bytes on the request for as long as the push runs.
+        raw = b"".join([chunk async for chunk in request.stream()])
+    except ClientDisconnect:
+        return replies.error(400, ERR_INVALID, "the push body was cut off; send it again")
+    # On the thread pool like the rest of the push; json.loads holds the GIL, though, so the
+    # loop still waits out the parse (~0.1 s for 16 MiB of real entries): the cap, and auth
+    # before it, are what bound that.
+    desk_time, entries = await run_in_threadpool(_envelope, raw)
+    del raw  # up to 16 MiB not held while the push is judged and stored
+    if len(entries) > PUSH_BATCH_MAX:
         return replies.error(
             413,
             ERR_TOO_LARGE,
-            f"{len(body.entries)} entries in one push; send at most {PUSH_BATCH_MAX} per batch",
+            f"{len(entries)} entries in one push; send at most {PUSH_BATCH_MAX} per batch",
         )
-    reply = await run_in_threadpool(_store(request).push, desk, desk_time, body.entries)
+    reply = await run_in_threadpool(_store(request).push, desk, desk_time, entries)
     return _json(reply.to_json())
 
 
@@ -128,36 +198,35 @@ async def list_desks(request: Request, desk: Desk) -> JSONResponse:
     return _json({"desks": rows})
 
 
-Handler = Callable[[Request], Awaitable[Response]]
+class ProtocolGate:
+    """The protocol version, checked before anything is read or parsed (plain ASGI: a
+    `BaseHTTPMiddleware` would put every request and long-poll through an extra task)."""
 
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-async def _gate(request: Request, call_next: Handler) -> Response:
-    """Protocol version and body size, checked before anything is read or parsed."""
-    path = request.url.path
-    if path.startswith("/v1/"):
-        sent = request.headers.get(HEADER_PROTOCOL)
-        # Monitoring may call /v1/health without the header; a desk always sends it.
-        if not (sent is None and path == PATH_HEALTH):
-            try:
-                version = int(sent or "")
-            except ValueError:
-                version = -1
-            if version not in SUPPORTED_VERSIONS:
-                return replies.protocol_refused(sent)
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return replies.error(
-                413,
-                ERR_TOO_LARGE,
-                f"request body over {MAX_BODY_BYTES} bytes; push smaller batches",
-            )
-    return await call_next(request)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith("/v1/"):
+            sent = Headers(scope=scope).get(HEADER_PROTOCOL)
+            # Monitoring may call /v1/health without the header; a desk always sends it.
+            if not (sent is None and path == PATH_HEALTH):
+                try:
+                    version = int(sent or "")
+                except ValueError:
+                    version = -1
+                if version not in SUPPORTED_VERSIONS:
+                    await replies.protocol_refused(sent)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 def create_app(db_url: str, *, clock: Clock | None = None,
-               twilio: WebhookConfig | None = None) -> FastAPI:
+               twilio: WebhookConfig | None = None,
+               auth_limiter: AuthLimiter | None = None) -> FastAPI:
     """The store as an ASGI app; its database is migrated here, before the first request.
-    `twilio` turns on Twilio's webhooks (off without an auth token: they are refused)."""
+    `twilio` turns on Twilio's webhooks (off without an auth token: they are refused).
+    `auth_limiter` brakes failed sign-ins (default: AUTH_FAILURES_MAX a minute, on `clock`)."""
     store = Store(db_url, clock)
 
     @asynccontextmanager
@@ -178,8 +247,13 @@ def create_app(db_url: str, *, clock: Clock | None = None,
         redoc_url=None,
     )
     app.state.store = store
-    app.middleware("http")(_gate)
+    app.state.auth_limiter = auth_limiter or AuthLimiter(store.clock)
     replies.install(app)
     app.include_router(router)
     app.include_router(make_router(store, twilio or WebhookConfig(None)))
+    app.add_middleware(ProtocolGate)
+    # Added last, so outermost: a flood is refused before anything else looks at it.
+    caps = {PATH_PUSH: MAX_BODY_BYTES, PATH_ENROLL: MAX_ENROLL_BYTES,
+            WEBHOOK_PATH: MAX_WEBHOOK_BYTES}
+    app.add_middleware(BodyCap, caps=caps, default=MAX_OTHER_BYTES)
     return app
