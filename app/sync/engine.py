@@ -164,7 +164,8 @@ class SyncEngine:
         refused: list[str] = []
         try:
             while batch:
-                acknowledged += self._push_batch(batch, refused)
+                for part in _by_size(batch):
+                    acknowledged += self._push_batch(part, refused)
                 batch = self.journal.outbox(self.batch)
         except SyncError as exc:
             self._failed(exc)
@@ -280,6 +281,25 @@ class SyncEngine:
         count = self.journal.requeue_own(CURSOR_KEY)
         log.warning("the store was replaced or restored; pulling again, re-sending %d", count)
         self._update(last_error="the store was restored or replaced; sending everything again")
+
+
+#: A push body stays well under the store's 16 MiB cap however large the entries are.
+PUSH_BYTES_MAX = 8 * 1024 * 1024
+
+
+def _by_size(batch: Sequence[Entry]) -> list[Sequence[Entry]]:
+    """The batch in parts whose payloads add up to at most PUSH_BYTES_MAX (each entry is at
+    most 64 KiB, so a part always holds at least one)."""
+    parts: list[Sequence[Entry]] = []
+    start, size = 0, 0
+    for i, entry in enumerate(batch):
+        cost = len(entry.payload_json()) + 400  # the envelope around the payload
+        if size + cost > PUSH_BYTES_MAX and i > start:
+            parts.append(batch[start:i])
+            start, size = i, 0
+        size += cost
+    parts.append(batch[start:])
+    return parts
 
 
 def _check_forward(before: str, after: str) -> None:

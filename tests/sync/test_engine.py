@@ -267,3 +267,22 @@ def test_wrong_credential_is_a_clear_refusal(make_desk: DeskFactory, store: Loop
         a.round()
     assert refused.value.status == 401 and "enrol" in str(refused.value)
     assert a.journal.outbox_size() == 1 and store.store.position().seq == 0
+
+
+def test_a_full_outbox_of_large_entries_goes_in_parts_under_the_body_cap(
+    make_desk: DeskFactory
+) -> None:
+    """500 entries of 35 kB each are more than the store's 16 MiB body cap in one push."""
+    a = make_desk("A")
+    card = register(a.journal)
+    long_answers = {k: "y" * 4000 for k in ("tried", "workaround", "q_what", "q_where",
+                                            "q_when", "q_workaround", "q_contact", "risk_signs")}
+    long_answers.update({k: "z" * 300 for k in ("building", "floor", "room", "equipment",
+                                                "impact_scope", "affected_users", "reporter",
+                                                "onsite_contact", "source_channel", "site")})
+    from app.models.entry import NewEntry
+
+    a.journal.write([NewEntry(card, "card.fields", {"fields": long_answers})] * 499, "ops")
+    assert a.journal.outbox_size() == 500
+    assert a.push_outbox() == 500 and a.journal.outbox_size() == 0
+    assert a.status.refused is None and a.status.last_error is None
