@@ -1,5 +1,10 @@
 """The `dispatch-desk` command line. Each subcommand parses, calls one service, and prints;
-errors are printed in one place (`main`) as one line, with a non-zero exit."""
+errors are printed in one place (`main`) as one line, with a non-zero exit.
+
+What is printed for a person goes through `emit`: card text, names and error messages come
+from people, scripts, files and other desks, and a terminal obeys the control characters in
+them (clear the screen, write the clipboard, move the cursor back over what was printed).
+`print_json` needs no cleaning: JSON escapes every control character."""
 
 from __future__ import annotations
 
@@ -9,10 +14,11 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from app import __version__
 from app.errors import DeskError
+from app.protocol.text import for_terminal
 
 EXIT_ERROR = 1
 
@@ -68,8 +74,16 @@ def settings_from(args: argparse.Namespace) -> Any:
     )
 
 
+def emit(text: object = "", *, lines: bool = False, file: TextIO | None = None) -> None:
+    """Print `text` for a person: control and bidi characters become visible escapes (\\x1b);
+    with `lines`, its line breaks are kept (the caller has indented what follows them)."""
+    print(for_terminal(text, keep_newlines=lines), file=file or sys.stdout)
+
+
 def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str)
+    # ensure_ascii: a lone surrogate (a byte that was not UTF-8) becomes "\\udcff" instead of
+    # an encoding error halfway through the output.
+    json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str, ensure_ascii=True)
     sys.stdout.write("\n")
 
 
@@ -84,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.handler(args)
         return result
     except DeskError as exc:
-        print(f"dispatch-desk: error: {exc}", file=sys.stderr)
+        # The message may quote what someone typed or a file holds: escaped, on one line.
+        emit(f"dispatch-desk: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

@@ -1,4 +1,9 @@
-"""`dispatch-desk card ...`: register, list, show and change cards from a shell or a script."""
+"""`dispatch-desk card ...`: register, list, show and change cards from a shell or a script.
+
+Card text is untrusted (people, scripts, other desks): every line for a person is printed by
+`emit`, which escapes control and bidi characters; a multi-line answer keeps its breaks only
+with the following lines indented and marked (`hanging`), so it cannot forge another line.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,15 @@ from contextlib import closing as _closing
 from typing import Any
 
 from app.bootstrap import Desk, build_desk
+from app.cli import emit
 from app.models.projection import INTAKE_FIELDS
 from app.services.card import Card
 from app.services.queue import ranked
 from app.services.sla import clocks_for
-from app.services.timeline import local_time, timeline
+from app.services.timeline import hanging, local_time, timeline
+
+# Continuation lines of a multi-line field, under the field's text in `card show`.
+_FIELD_CONTINUATION = " " * 6 + "| "
 
 
 def _desk(args: argparse.Namespace) -> Desk:
@@ -72,7 +81,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         if args.json:
             print_json(card_json(card, desk))
         else:
-            print(f"registered {card.number} {card.priority} {card.site}: {card.symptom}")
+            emit(f"registered {card.number} {card.priority} {card.site}: {card.symptom}")
     return 0
 
 
@@ -93,13 +102,13 @@ def cmd_list(args: argparse.Namespace) -> int:
             nearest = clocks_for(card, desk.rules, now).nearest(now)
             left = nearest.remaining(now) if nearest else None
             due = f"{nearest.name} {_fmt_left(left.total_seconds())}" if nearest and left else "-"
-            print(
+            emit(
                 f"{card.number:<8} {card.priority} {card.status_label:<22} "
                 f"{local_time(card.registered_at, tz)}  {due:<18} "
                 f"{card.site}: {card.symptom}"
             )
         if not cards:
-            print("no open cards" if args.open else "no cards")
+            emit("no open cards" if args.open else "no cards")
     return 0
 
 
@@ -114,18 +123,21 @@ def cmd_show(args: argparse.Namespace) -> int:
             print_json(data)
             return 0
         tz = desk.rules.tz
-        print(f"{card.number}  {card.priority}  {card.status_label}")
-        print(f"  priority reason: {card.priority_reason}")
+        emit(f"{card.number}  {card.priority}  {card.status_label}")
+        emit(f"  priority reason: {card.priority_reason}")
         for name, value in card.fields.items():
             if value:
-                print(f"  {name}: {value}")
+                text = str(value).strip()
+                emit(f"  {name}: {hanging(text, _FIELD_CONTINUATION)}", lines=True)
         for clock in clocks_for(card, desk.rules, desk.clock.now()).all():
             due = local_time(clock.due, tz) if clock.due else "-"
-            print(f"  clock {clock.name}: {clock.state} (due {due})")
-        print("  timeline:")
+            emit(f"  clock {clock.name}: {clock.state} (due {due})")
+        emit("  timeline:")
         for line in timeline(desk.cards.timeline(card.number)):
+            # `timeline` cleaned these to one line each, the detail to indented lines.
             detail = f" ({line.detail})" if line.detail else ""
-            print(f"    {local_time(line.at, tz, seconds=True)}  {line.who}: {line.title}{detail}")
+            emit(f"    {local_time(line.at, tz, seconds=True)}  {line.who}: {line.title}{detail}",
+                 lines=True)
     return 0
 
 
@@ -140,7 +152,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             closure={k: v for k, v in closure.items() if v},
             confirmed_by=args.confirmed_by or "",
         )
-        print(f"{card.number} is now {card.status_label}")
+        emit(f"{card.number} is now {card.status_label}")
     return 0
 
 
@@ -149,21 +161,21 @@ def cmd_priority(args: argparse.Namespace) -> int:
         card = desk.cards.change_priority(
             args.number, args.priority, args.reason or "", desk.operator, args.evidence or ""
         )
-        print(f"{card.number} is now {card.priority}: {card.priority_reason}")
+        emit(f"{card.number} is now {card.priority}: {card.priority_reason}")
     return 0
 
 
 def cmd_note(args: argparse.Namespace) -> int:
     with _closing(_desk(args)) as desk:
         card = desk.cards.add_note(args.number, " ".join(args.text), desk.operator)
-        print(f"note added to {card.number}")
+        emit(f"note added to {card.number}")
     return 0
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
     with _closing(_desk(args)) as desk:
         card = desk.cards.acknowledge(args.number, args.who, args.how, desk.operator)
-        print(f"{card.number} acknowledged by {card.acknowledged_by}")
+        emit(f"{card.number} acknowledged by {card.acknowledged_by}")
     return 0
 
 

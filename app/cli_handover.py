@@ -8,6 +8,9 @@
     handover status
     breakglass --out FILE.pdf                        the break-glass packet
     activity-log --out FILE.pdf                      the shift's ICS-214-style activity log
+
+Names, card text and edits are untrusted: every line for a person goes through `emit`, which
+escapes control and bidi characters (the PDFs are cleaned where they are laid out).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app.bootstrap import Desk, build_desk
+from app.cli import emit
 from app.services.card import Card
 from app.services.desk_sources import desk_packet
 from app.services.handover import HandoverService
@@ -53,18 +57,18 @@ def _pdf(job: Any, out: Path, paper: str) -> int:
 
 
 def _print_text(sheet: HandoverSheet) -> None:
-    print(f"{sheet.site} · desk {sheet.desk} · shift {sheet.shift.label}")
+    emit(f"{sheet.site} · desk {sheet.desk} · shift {sheet.shift.label}")
     state = "PENDING" if sheet.acceptance is None else sheet.acceptance.kind.upper()
-    print(f"outgoing: {sheet.outgoing_lead or '-'}  incoming: {sheet.incoming_lead or '-'}  "
+    emit(f"outgoing: {sheet.outgoing_lead or '-'}  incoming: {sheet.incoming_lead or '-'}  "
           f"handover: {state}")
     for line in sheet.headline:
-        print(f"  {line}")
+        emit(f"  {line}")
     for b in sheet.cards:
         mark = "*" if b.critical else " "
-        print(f"{mark}{b.number:<8} {b.priority} {b.status:<24} {b.next_step} "
+        emit(f"{mark}{b.number:<8} {b.priority} {b.status:<24} {b.next_step} "
               f"(by {hm(b.next_step_at, sheet.tz, sheet.drafted_at)})")
     if sheet.critical_numbers:
-        print("read back before accepting (*): " + " ".join(sheet.critical_numbers))
+        emit("read back before accepting (*): " + " ".join(sheet.critical_numbers))
 
 
 def cmd_handover(args: argparse.Namespace) -> int:
@@ -74,7 +78,7 @@ def cmd_handover(args: argparse.Namespace) -> int:
             from app.ui.print_sheets import handover_job
 
             pages = _pdf(handover_job(sheet), args.out, args.paper)
-            print(f"handover sheet for {sheet.shift.label} written to {args.out} "
+            emit(f"handover sheet for {sheet.shift.label} written to {args.out} "
                   f"({pages} pages, {len(sheet.cards)} open cards)")
         else:
             _print_text(sheet)
@@ -84,7 +88,7 @@ def cmd_handover(args: argparse.Namespace) -> int:
 def cmd_edit(args: argparse.Namespace) -> int:
     with closing(_desk(args)) as desk:
         _service(desk, args).edit(args.target, args.field, " ".join(args.text), desk.operator)
-        print(f"handover draft: {args.target} {args.field} updated")
+        emit(f"handover draft: {args.target} {args.field} updated")
     return 0
 
 
@@ -92,7 +96,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
     with closing(_desk(args)) as desk:
         done = _service(desk, args).accept(args.incoming, args.read_back or [], desk.operator,
                                            outgoing=args.outgoing or "")
-        print(f"handover accepted by {done.incoming} from {done.outgoing}: "
+        emit(f"handover accepted by {done.incoming} from {done.outgoing}: "
               f"{len(done.card_ids)} open cards now owned by {done.incoming}")
     return 0
 
@@ -101,7 +105,7 @@ def cmd_override(args: argparse.Namespace) -> int:
     with closing(_desk(args)) as desk:
         done = _service(desk, args).override(args.reason or "", desk.operator,
                                              incoming=args.incoming or "")
-        print(f"handover overridden by {desk.operator.name}: {len(done.card_ids)} open cards "
+        emit(f"handover overridden by {desk.operator.name}: {len(done.card_ids)} open cards "
               f"moved to {done.incoming or 'the incoming shift'} ({done.reason})")
     return 0
 
@@ -111,12 +115,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         service = _service(desk, args)
         status = service.status()
         tz = service.plan.tz
-        print(f"handover of shift {status.shift.label}: {status.state}")
+        emit(f"handover of shift {status.shift.label}: {status.state}")
         cards = [Card.from_state(s) for s in desk.journal.cards(open_only=True)]
         for card_id, owner in sorted(service.owners(cards).items(),
                                      key=lambda kv: kv[1].since):
             number = next(c.number for c in cards if c.id == card_id)
-            print(f"  {number:<8} owner: {owner.label()} since {hm(owner.since, tz)}")
+            emit(f"  {number:<8} owner: {owner.label()} since {hm(owner.since, tz)}")
     return 0
 
 
@@ -129,7 +133,7 @@ def cmd_breakglass(args: argparse.Namespace) -> int:
                              desk.rules, desk.roster.roster, desk.clock.now(),
                              blank_cards=args.blank)
         pages = _pdf(breakglass_job(packet), args.out, args.paper)
-        print(f"break-glass packet written to {args.out} ({pages} pages, "
+        emit(f"break-glass packet written to {args.out} ({pages} pages, "
               f"{len(packet.cards)} open cards, {len(packet.blank_numbers)} blank cards)")
     return 0
 
@@ -140,7 +144,7 @@ def cmd_activity(args: argparse.Namespace) -> int:
     with closing(_desk(args)) as desk:
         log = _service(desk, args).activity_log()
         pages = _pdf(activity_job(log), args.out, args.paper)
-        print(f"activity log for {log.shift.label} written to {args.out} ({pages} pages, "
+        emit(f"activity log for {log.shift.label} written to {args.out} ({pages} pages, "
               f"{len(log.lines)} entries)")
     return 0
 

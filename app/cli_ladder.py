@@ -1,5 +1,8 @@
 """`dispatch-desk ladder ...`: run the escalation ladder headless, check a ladder file, and
-store the Twilio credentials in the OS keyring."""
+store the Twilio credentials in the OS keyring.
+
+Alarms, errors and tier lines name people and numbers from files and the journal: they are
+printed through `emit`, which escapes control and bidi characters."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from app.cli import emit
 from app.errors import ConfigError, ValidationError
 
 _SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
@@ -33,15 +37,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         stop = threading.Event()
 
         def say(prefix: str) -> Any:
-            return lambda text: print(f"{prefix}{text}", file=sys.stderr, flush=True)
+            def show(text: str) -> None:
+                emit(f"{prefix}{text}", file=sys.stderr)
+                sys.stderr.flush()
+
+            return show
 
         runner = EscalationScheduler(
             service, desk.clock, poll_every_s=args.poll, on_alarm=say("ALARM: "),
             on_error=say("error: "),
             on_change=lambda cards: print(f"ladder: {len(cards)} card(s) updated", flush=True))
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        print(f"ladder {service.ladder.name!r} running on {desk.journal.path} "
-              f"(desk {desk.journal.desk_id}); Ctrl-C stops", flush=True)
+        emit(f"ladder {service.ladder.name!r} running on {desk.journal.path} "
+             f"(desk {desk.journal.desk_id}); Ctrl-C stops")
+        sys.stdout.flush()
         runner.start()
         try:
             stop.wait()
@@ -64,8 +73,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     ladder.check_against(load_rules(settings.policies).notify)
     for tier in ladder.tiers:
         repeat = f" x{tier.repeat}" if tier.repeat > 1 else ""
-        print(f"tier {tier.number}: {tier.who}{repeat}, {' + '.join(tier.channels)}, "
-              f"wait {int(tier.wait.total_seconds())} s")
+        emit(f"tier {tier.number}: {tier.who}{repeat}, {' + '.join(tier.channels)}, "
+             f"wait {int(tier.wait.total_seconds())} s")
     roster = DeskRoster.for_journal(settings.journal_path)
     last = ladder.tiers[-1]
     if roster.exists:
@@ -74,7 +83,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise ConfigError(f"the last tier's person {last.person!r} is not in the roster "
                               f"{roster.path} with a phone number; add them or change "
                               "the ladder", field="person")
-    print(f"ladder {ladder.name!r}: ok")
+    emit(f"ladder {ladder.name!r}: ok")
     return 0
 
 
@@ -99,7 +108,7 @@ def cmd_set_credentials(args: argparse.Namespace) -> int:
     store = SecretStore()
     for name, value in zip(TWILIO_SECRETS, (sid, token, number), strict=True):
         store.set(name, value)
-    print(f"Twilio credentials stored in the OS keyring (service {store.service!r})")
+    emit(f"Twilio credentials stored in the OS keyring (service {store.service!r})")
     return 0
 
 

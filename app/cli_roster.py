@@ -1,7 +1,8 @@
 """`dispatch-desk roster ...`: import, export, show and check the desk's roster.
 
 The roster file lives next to the journal (`app/services/roster_store.py`); these commands
-do not open the journal itself.
+do not open the journal itself. Names, numbers and warnings come from files people edit, so
+every line for a person goes through `emit` (control and bidi characters escaped).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.cli import emit
 from app.clock import SystemClock
 from app.errors import ValidationError
 from app.services.roster import OnCall, Roster
@@ -48,14 +50,14 @@ def _at(text: str | None) -> datetime:
 
 def cmd_import(args: argparse.Namespace) -> int:
     store = _store(args)
-    print(store.import_file(args.file, replace_contacts=args.replace_contacts))
+    emit(store.import_file(args.file, replace_contacts=args.replace_contacts))
     for line in store.warnings(SystemClock().now(), _categories(args)):
-        print(f"warning: {line}")
+        emit(f"warning: {line}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    print(_store(args).export_file(args.file))
+    emit(_store(args).export_file(args.file))
     return 0
 
 
@@ -100,16 +102,16 @@ def cmd_show(args: argparse.Namespace) -> int:
         print_json({"at": at.isoformat(), "roster": str(store.path), "on_call": rows})
         return 0
     if not rows:
-        print(f"no groups in {store.path}; import a roster with `dispatch-desk roster "
+        emit(f"no groups in {store.path}; import a roster with `dispatch-desk roster "
               "import FILE`")
         return 0
     zone = ZoneInfo(rows[0]["tz"])  # the site's wall time, as the rows show it
-    print(f"on call at {at.astimezone(zone):%a %Y-%m-%d %H:%M %Z} ({store.path})")
+    emit(f"on call at {at.astimezone(zone):%a %Y-%m-%d %H:%M %Z} ({store.path})")
     width = max(len(f"{r['group']} {r['role']}") for r in rows)
     for r in rows:
         label = f"{r['group']} {r['role']}".ljust(width)
-        print(f"{label}  now: {_short(r['now'], 'until')}")
-        print(f"{' ' * width}  next: {_short(r['next'], 'from')}")
+        emit(f"{label}  now: {_short(r['now'], 'until')}")
+        emit(f"{' ' * width}  next: {_short(r['next'], 'from')}")
     return 0
 
 
@@ -117,9 +119,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     store = _store(args)
     warnings = store.warnings(_at(args.at), _categories(args), days=args.days)
     for line in warnings:
-        print(f"warning: {line}")
+        emit(f"warning: {line}")
     if not warnings:
-        print(f"roster {store.path}: no problems in the coming {args.days} days")
+        emit(f"roster {store.path}: no problems in the coming {args.days} days")
     return 1 if warnings else 0
 
 

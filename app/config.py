@@ -3,6 +3,10 @@
 Settings come from, in order of precedence: command-line flags, the settings file
 (`settings.toml` in the user config folder, or `--config PATH`), then these defaults.
 Secrets (the store credential, Twilio's auth token) never live here: they go to the OS keyring.
+
+A setting that the store or another desk would refuse later (an operator name over 80
+characters, a control character in it) is refused here, at start, naming the setting and the
+file it came from: a desk whose every entry is refused after the fact loses its work silently.
 """
 
 from __future__ import annotations
@@ -15,9 +19,14 @@ from typing import Any
 from platformdirs import user_config_path, user_data_path
 
 from app.errors import ConfigError
+from app.protocol.text import text_problem
 
 APP_NAME = "dispatch-desk"
 ROLES = ("dispatcher", "shift_lead", "service_owner", "l1", "l2", "observer")
+# The store keeps an entry's operator in 80 characters (app/protocol/catalogue.py).
+OPERATOR_MAX = 80
+_PATHS = ("journal", "policies", "shifts", "ladder")
+_TEXTS = ("desk_code", "operator", "role", "store_url")
 
 
 def default_journal() -> Path:
@@ -62,12 +71,21 @@ class Settings:
             )
         if self.role not in ROLES:
             raise ConfigError(f"role {self.role!r}: use one of {', '.join(ROLES)}", field="role")
-        if not self.operator.strip():
+        operator = self.operator.strip()
+        if not operator:
             raise ConfigError("operator: give the name of the person at the desk",
                               field="operator")
+        if problem := text_problem(operator):
+            raise ConfigError(f"operator {operator[:40]!r}: {problem}", field="operator")
+        if len(operator) > OPERATOR_MAX:
+            raise ConfigError(f"operator {operator[:40]!r}...: the name is {len(operator)} "
+                              f"characters; keep it to {OPERATOR_MAX}", field="operator")
+        url = self.store_url.strip()
+        if problem := text_problem(url):
+            raise ConfigError(f"store_url {url[:60]!r}: {problem}", field="store_url")
         if not 0.5 <= self.font_scale <= 4.0:
             raise ConfigError("font_scale: use a number from 0.5 to 4.0", field="font_scale")
-        return replace(self, desk_code=code, operator=self.operator.strip())
+        return replace(self, desk_code=code, operator=operator, store_url=url)
 
 
 _TYPES: dict[str, Any] = {f.name: f.type for f in fields(Settings)}
@@ -77,33 +95,64 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
     """Defaults, then the settings file (if it exists), then explicit overrides."""
     file = path or default_settings_file()
     values: dict[str, Any] = {}
+    from_file: set[str] = set()
     if file.exists():
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"settings file {file}: {exc}") from exc
-        for key, value in data.items():
-            if key not in _TYPES:
-                raise ConfigError(
-                    f"settings file {file}: unknown setting {key!r}; known: "
-                    + ", ".join(sorted(_TYPES)),
-                    field=key,
-                )
-            values[key] = value
+        values = _read_file(file)
+        from_file = set(values)
     elif path is not None:
         raise ConfigError(f"settings file {file} does not exist")
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
-    for key in ("journal", "policies", "shifts", "ladder"):
+            from_file.discard(key)
+    try:
+        return _settings(values)
+    except ConfigError as exc:
+        if exc.field in from_file:  # say where to fix it: the file, not a flag
+            raise ConfigError(f"settings file {file}: {exc.message}", field=exc.field) from None
+        raise
+
+
+def _read_file(file: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(file.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"settings file {file}: cannot be read: {exc.strerror or exc}"
+                          ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"settings file {file}: is not UTF-8 text; save it as UTF-8, or "
+                          "give another file with --config") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"settings file {file}: not valid TOML: {exc}; fix the syntax "
+                          "there") from None
+    for key in data:
+        if key not in _TYPES:
+            raise ConfigError(
+                f"settings file {file}: unknown setting {key!r}; known: "
+                + ", ".join(sorted(_TYPES)),
+                field=key,
+            )
+    return data
+
+
+def _settings(values: dict[str, Any]) -> Settings:
+    for key in _PATHS:
         if values.get(key):
+            if not isinstance(values[key], str | Path):
+                raise ConfigError(f"{key}: expected a file path in quotes, got {values[key]!r}",
+                                  field=key)
+            # A NUL or line break is never part of a real path; it would fail later, deep in
+            # SQLite or the OS, as a traceback. (Bytes that are not UTF-8 may be: kept.)
+            if any(ord(c) < 0x20 or ord(c) == 0x7F for c in str(values[key])):
+                raise ConfigError(f"{key}: the path {str(values[key])[:60]!r} holds a control "
+                                  "character; re-type it", field=key)
             values[key] = Path(values[key]).expanduser()
     if "font_scale" in values:
         try:
             values["font_scale"] = float(values["font_scale"])
         except (TypeError, ValueError) as exc:
             raise ConfigError("font_scale: use a number such as 1.25", field="font_scale") from exc
-    for key in ("desk_code", "operator", "role", "store_url"):
+    for key in _TEXTS:
         if key in values and not isinstance(values[key], str):
             raise ConfigError(f"{key}: expected text, got {values[key]!r}", field=key)
     return Settings(**values).validated()

@@ -5,16 +5,20 @@ shift plan's `breakglass_link_loss`: the open cards (riskiest first), the on-cal
 phone numbers, the contact tree, and numbered blank cards. A paper card is later entered with
 its handwritten time (`parse_handwritten_time` + CardService.register(registered_at=...)),
 which keeps the time and flags the card "entered late".
+
+Card text and the rota's names are untrusted: every text on the packet is cleaned here with
+`for_display` (no bidi controls, control characters as visible escapes), one line each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.errors import ValidationError
+from app.protocol.text import for_display
 from app.services.card import Card
 from app.services.desk_facts import ContactLine, OnCallLine, SyncFacts
 from app.services.handover_sheet import hm
@@ -64,6 +68,17 @@ def default_contact_tree(on_call: Sequence[OnCallLine] | None) -> tuple[ContactL
                  for o in ordered)
 
 
+def _clean_contact(c: ContactLine) -> ContactLine:
+    return ContactLine(*(for_display(t) for t in (c.name, c.role, c.phone, c.backup_phone,
+                                                   c.note)))
+
+
+def _clean_on_call(o: OnCallLine) -> OnCallLine:
+    return replace(o, group=for_display(o.group), role=for_display(o.role),
+                   name=for_display(o.name), phone=for_display(o.phone),
+                   backup_phone=for_display(o.backup_phone))
+
+
 def build_packet(
     *, plan: ShiftPlan, desk: str, cards: Sequence[Card], rules: DispatchRules,
     now: datetime, reason: str = "on demand", on_call: Sequence[OnCallLine] | None = None,
@@ -75,22 +90,24 @@ def build_packet(
         clock = risk.nearest
         due = f"{clock.name} {hm(clock.due, tz, now)}" if clock and clock.due else "-"
         card = risk.card
-        lines.append(PaperCardLine(
+        lines.append(PaperCardLine(*(for_display(t) for t in (
             card.number, card.priority, card.status_label,
             f"{card.symptom} ({card.location})" if card.location else card.symptom,
-            card.assignee or card.acknowledged_by or "UNASSIGNED", due))
+            card.assignee or card.acknowledged_by or "UNASSIGNED", due))))
     count = plan.breakglass_blank_cards if blank_cards is None else blank_cards
     if not 0 <= count <= 50:
         raise ValidationError("blank cards: give 0 to 50", field="blank_cards")
+    rota = None if on_call is None else tuple(_clean_on_call(o) for o in on_call)
+    tree = tuple(contacts) if contacts else default_contact_tree(rota)
     return BreakGlassPacket(
-        site=plan.site,
-        desk=desk,
+        site=for_display(plan.site),
+        desk=for_display(desk),
         shift=plan.shift_at(now),
         printed_at=now,
         reason=reason,
         cards=tuple(lines),
-        on_call=None if on_call is None else tuple(on_call),
-        contacts=tuple(contacts) if contacts else default_contact_tree(on_call),
+        on_call=rota,
+        contacts=tuple(_clean_contact(c) for c in tree),
         blank_numbers=blank_card_numbers(desk, now, tz, count),
     )
 

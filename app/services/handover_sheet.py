@@ -5,6 +5,12 @@ facts from the rota, the ladders and sync, plus the outgoing lead's edits, and r
 immutable `HandoverSheet` that the printer, the dialog and the tests read. Every derived line
 (next step, contingency, headline) can be replaced by an edit; edits are journal entries
 (see app/services/handover.py), so a crash mid-draft loses nothing.
+
+Card text, names and edits are untrusted (people, scripts, other desks): every text on the
+sheet is cleaned here with `for_display` (no bidi controls, control characters as visible
+escapes), one line each except the answers that may hold several (risks, workaround, who is
+affected), so the window, the PDF and the command line all read the same clean sheet. Card
+numbers stay as they are: they identify the cards to read back; they are cleaned where shown.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.models.projection import RESTORED, WAITING_CONTRACTOR, WAITING_CUSTOMER
+from app.protocol.text import for_display
 from app.services.card import Card
 from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
 from app.services.metrics import CardRisk, by_risk, minutes, reaction_time, recovery_time
@@ -115,6 +122,14 @@ class HandoverSheet:
         return tuple(c.number for c in self.cards if c.critical)
 
 
+def _one(text: object) -> str:
+    return for_display(text)
+
+
+def _many(text: object) -> str:
+    return for_display(text, multiline=True)
+
+
 def hm(moment: datetime | None, tz: ZoneInfo, now: datetime | None = None) -> str:
     """'21:40', or '24.11 08:15' when the day differs from `now`'s (a paper sheet has no
     context that says which night it is)."""
@@ -180,21 +195,29 @@ def _contingency(risk: CardRisk, rules: DispatchRules, tz: ZoneInfo, now: dateti
 def _escalation(line: EscalationLine | None, tz: ZoneInfo, now: datetime) -> str:
     if line is None:
         return "no ladder data"
-    text = f"tier {line.tier}/{line.tiers}: paged {line.paged}"
+    text = f"tier {line.tier}/{line.tiers}: paged {_one(line.paged)}"
     if line.paged_at:
         text += f" at {hm(line.paged_at, tz, now)}"
     if line.acknowledged_by:
-        return text + f"; acknowledged by {line.acknowledged_by}"
+        return text + f"; acknowledged by {_one(line.acknowledged_by)}"
     if line.next_tier_at:
         text += f"; next tier at {hm(line.next_tier_at, tz, now)}"
     return text + "; not acknowledged"
+
+
+def _what(card: Card) -> str:
+    return f"{card.symptom} ({card.location})" if card.location else card.symptom
+
+
+def _assignee(card: Card) -> str:
+    return card.assignee or card.acknowledged_by or "UNASSIGNED"
 
 
 def _involved(card: Card) -> str:
     people = [card.get("reporter"), card.get("onsite_contact")]
     if card.status == WAITING_CONTRACTOR:
         people.append("contractor")
-    return ", ".join(p for p in people if p) or "-"
+    return _one(", ".join(p for p in people if p) or "-")
 
 
 def _deadline(risk: CardRisk, tz: ZoneInfo, now: datetime) -> str:
@@ -218,24 +241,24 @@ def _brief(risk: CardRisk, rules: DispatchRules, tz: ZoneInfo, now: datetime,
     return CardBrief(
         card_id=card.id,
         number=card.number,
-        priority=card.priority,
-        status=card.status_label,
-        what=f"{card.symptom} ({card.location})" if card.location else card.symptom,
-        affected=card.get("affected_users") or card.get("impact_scope") or card.get("q_what")
-        or "-",
+        priority=_one(card.priority),
+        status=_one(card.status_label),
+        what=_one(_what(card)),
+        affected=_many(card.get("affected_users") or card.get("impact_scope")
+                       or card.get("q_what") or "-"),
         since=hm(card.registered_at, tz, now),
-        next_step=edited("next_step", step),
+        next_step=_one(edited("next_step", step)),
         next_step_at=step_at,
-        assignee=card.assignee or card.acknowledged_by or "UNASSIGNED",
+        assignee=_one(_assignee(card)),
         involved=_involved(card),
-        risks=edited("risks", card.get("risk_signs") or "none recorded"),
-        workaround=edited("workaround", card.get("workaround") or card.get("q_workaround")
-                          or "none"),
+        risks=_many(edited("risks", card.get("risk_signs") or "none recorded")),
+        workaround=_many(edited("workaround", card.get("workaround") or card.get("q_workaround")
+                                or "none")),
         next_deadline=_deadline(risk, tz, now),
         next_update=hm(update.due, tz, now) if update.running else "-",
         escalation=_escalation(escalations.get(card.id), tz, now),
-        contingency=edited("contingency", _contingency(risk, rules, tz, now)),
-        owner=owners.get(card.id, "outgoing shift"),
+        contingency=_one(edited("contingency", _contingency(risk, rules, tz, now))),
+        owner=_one(owners.get(card.id, "outgoing shift")),
         critical=is_critical(risk),
         breached=risk.breached,
         breaching_soon=risk.breaching_soon,
@@ -271,12 +294,12 @@ def _hazards(sync: SyncFacts | None, cards: Sequence[Card], shift: ShiftWindow, 
                 out.append(f"Link to the store DOWN since {hm(a, tz, now)}.")
             elif b >= shift.start:
                 out.append(f"Link outage {hm(a, tz, now)}-{hm(b, tz, now)} ({minutes(b - a)}).")
-        out += list(sync.hazards)
+        out += [_one(h) for h in sync.hazards]
     late = [c.number for c in cards if c.entered_late and c.registered_at >= shift.start]
     if late:
         out.append("Entered late from paper: " + ", ".join(sorted(late)) + ".")
     if ("sheet", "hazard") in edits:
-        out.append(edits[("sheet", "hazard")])
+        out.append(_one(edits[("sheet", "hazard")]))
     return tuple(out) or ("None known.",)
 
 
@@ -284,7 +307,7 @@ def _questions(briefs: Sequence[CardBrief], risks: Sequence[CardRisk], on_call_n
                Sequence[OnCallLine] | None, end: datetime, tz: ZoneInfo,
                now: datetime) -> tuple[tuple[str, str], ...]:
     top = briefs[0] if briefs else None
-    first = (f"{top.number} ({top.priority}): {risks[0].card.priority_reason}" if top
+    first = (_one(f"{top.number} ({top.priority}): {risks[0].card.priority_reason}") if top
              else "No open cards.")
     soon = [b.number for b in briefs if b.next_step_at and b.next_step_at <= end + timedelta(
         minutes=60)]
@@ -292,7 +315,7 @@ def _questions(briefs: Sequence[CardBrief], risks: Sequence[CardRisk], on_call_n
               and r.nearest.due <= end + AT_RISK_HORIZON or r.card.get("kind_of_work")
               == "planned"]
     missing = [r.card.number for r in risks if r.card.is_waiting or r.card.status == RESTORED]
-    leads = [f"{o.name} {o.phone}".strip() for o in on_call_now or () if "lead" in o.role]
+    leads = [_one(f"{o.name} {o.phone}".strip()) for o in on_call_now or () if "lead" in o.role]
     plan_b = "Each card's contingency below. " + (
         f"Shift lead on call: {', '.join(leads)}." if leads else "Call the on-call shift lead.")
     answers = (
@@ -323,8 +346,8 @@ def draft_sheet(
         if clock is not None and clock.due is not None:
             when = (f"BREACHED {minutes(now - clock.due)} ago" if clock.due <= now
                     else f"due {hm(clock.due, tz, now)} (in {minutes(clock.due - now)})")
-            at_risk.append(f"{risk.card.number} {risk.card.priority} {clock.name} {when}: "
-                           f"{risk.card.symptom}")
+            at_risk.append(_one(f"{risk.card.number} {risk.card.priority} {clock.name} {when}: "
+                                f"{risk.card.symptom}"))
     counts = {p: sum(1 for r in risks if r.card.priority == p) for p in ("P1", "P2", "P3", "P4")}
     breached = sum(1 for r in risks if r.breached)
     unassigned = sum(1 for b in briefs if b.assignee == "UNASSIGNED")
@@ -332,12 +355,12 @@ def draft_sheet(
                + f"); {breached} breached; {unassigned} unassigned.")
     if briefs:
         top = briefs[0]
-        biggest = f"{top.number} {top.priority} {top.what}: {top.next_deadline}."
-        first_do = f"{top.number}: {top.next_step} by {hm(top.next_step_at, tz, now)}."
+        biggest = _one(f"{top.number} {top.priority} {top.what}: {top.next_deadline}.")
+        first_do = _one(f"{top.number}: {top.next_step} by {hm(top.next_step_at, tz, now)}.")
     else:
         biggest, first_do = "No open cards.", "Read the hazards below."
     closed = [
-        ClosedBrief(c.number, c.priority, c.symptom, hm(c.closed_at, tz, now),
+        ClosedBrief(_one(c.number), _one(c.priority), _one(c.symptom), hm(c.closed_at, tz, now),
                     minutes(reaction_time(c)), minutes(recovery_time(c)))
         for c in sorted(cards, key=lambda c: c.closed_at or now)
         if c.closed_at and shift.start <= c.closed_at <= now
@@ -345,19 +368,19 @@ def draft_sheet(
     on_now = None if on_call is None else tuple(o for o in on_call if not o.is_next)
     on_next = None if on_call is None else tuple(o for o in on_call if o.is_next)
     return HandoverSheet(
-        site=site,
-        desk=desk,
+        site=_one(site),
+        desk=_one(desk),
         shift=shift,
         next_shift=next_shift,
         tz=tz,
         drafted_at=now,
-        outgoing_lead=outgoing_lead,
-        incoming_lead=acceptance.incoming if acceptance else incoming_lead,
+        outgoing_lead=_one(outgoing_lead),
+        incoming_lead=_one(acceptance.incoming if acceptance else incoming_lead),
         freshness=_freshness(sync, shift, tz, now),
         headline=(
-            edits.get(("sheet", "overall"), overall),
-            edits.get(("sheet", "biggest_risk"), biggest),
-            edits.get(("sheet", "first_action"), first_do),
+            _one(edits.get(("sheet", "overall"), overall)),
+            _one(edits.get(("sheet", "biggest_risk"), biggest)),
+            _one(edits.get(("sheet", "first_action"), first_do)),
         ),
         cards=tuple(briefs),
         at_risk=tuple(at_risk),

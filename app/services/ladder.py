@@ -8,10 +8,12 @@ rota slot that can be empty at 03:00 -- or the file is refused (DOMAIN.md: "the 
 ends at a guaranteed human").
 
 The shipped default is ``app/defaults/ladder.toml``: DOMAIN.md's four tiers, 4, 4 and 3 minutes.
+A broken file is a ConfigError naming the file and the key, never a traceback.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import ConfigError
+from app.protocol.text import text_problem
 from app.services.calendar import parse_duration
 
 DEFAULT_LADDER = Path(__file__).resolve().parent.parent / "defaults" / "ladder.toml"
@@ -103,9 +106,15 @@ def _duration(value: Any, where: str) -> timedelta:
     if isinstance(value, bool):
         raise ConfigError(f"{where}: expected a duration such as '4m' or '90s'", field=where)
     if isinstance(value, int | float):
+        if not math.isfinite(value):  # TOML has nan and inf
+            raise ConfigError(f"{where}: {value} is not a number of seconds; write e.g. 90 or "
+                              "'4m'", field=where)
         if value <= 0:
             raise ConfigError(f"{where}: {value} must be more than 0 seconds", field=where)
-        return timedelta(seconds=value)
+        try:
+            return timedelta(seconds=value)
+        except OverflowError:
+            raise ConfigError(f"{where}: {value} seconds is too long", field=where) from None
     if not isinstance(value, str):
         raise ConfigError(f"{where}: expected a duration such as '4m' or '90s'", field=where)
     delta, business = parse_duration(value, where=where)
@@ -210,6 +219,8 @@ def parse_ladder(text: str, source: str = "ladder TOML") -> Ladder:
     name = data.get("name", "default")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{source}: name must be text", field="name")
+    if problem := text_problem(name.strip()):
+        raise ConfigError(f"{source}: name {name.strip()[:40]!r} {problem}", field="name")
     template, eta = _customer(data.get("customer", {}), source)
     return Ladder(name.strip(), tiers, start, validity, throttle, tries, template, eta)
 
@@ -220,7 +231,8 @@ def _customer(raw: Any, source: str) -> tuple[str, int]:
         raise ConfigError(f"{source}: [customer] takes eta_template, default_eta_minutes",
                           field="customer")
     template = raw.get("eta_template", Ladder.eta_template)
-    if not isinstance(template, str) or "{eta}" not in template or len(template) > 300:
+    if (not isinstance(template, str) or "{eta}" not in template or len(template) > 300
+            or text_problem(template.strip())):  # it is sent to the customer as one SMS line
         raise ConfigError(f"{source}: customer.eta_template must be one line of text with "
                           "{eta} where the minutes go", field="customer.eta_template")
     try:
@@ -239,7 +251,10 @@ def load_ladder(path: Path | None = None) -> Ladder:
     """The ladder file at ``path``, or the shipped default."""
     file = path or DEFAULT_LADDER
     try:
-        text = file.read_text(encoding="utf-8")
+        text = file.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"ladder file {file}: {exc.strerror or exc}", field="ladder") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"ladder file {file}: is not UTF-8 text; save it as UTF-8, or give "
+                          "the right file", field="ladder") from None
     return parse_ladder(text, str(file))

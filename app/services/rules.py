@@ -1,6 +1,11 @@
 """The site's dispatch rules, read from one TOML file: categories, the priority matrix,
 notification deadlines and SLA policies. `app/defaults/policies.toml` is the shipped default
-and documents every key."""
+and documents every key.
+
+A broken file is refused whole with a ConfigError that names the file and the key's place
+(`policies.toml.category[2].label: ...`), never a traceback: the desk does not start on rules
+it half understood. Names and notes are shown on screens and sheets, so they may not hold
+control characters."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.errors import ConfigError, ValidationError
+from app.protocol.text import text_problem
 from app.services.calendar import OperatingHours, parse_duration
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "defaults" / "policies.toml"
@@ -21,6 +27,8 @@ LEVELS = ("high", "medium", "low")
 CLOCK_STARTS = ("registration", "confirmation")
 # Keys that carry canned timeline notes; the window binds them, other F-keys stay free.
 CANNED_NOTE_KEYS = ("F5", "F6", "F7", "F8")
+# A restored card watched for longer than a week is a typo for hours or days.
+OBSERVATION_MAX_MINUTES = 7 * 24 * 60
 
 
 @dataclass(frozen=True)
@@ -101,12 +109,39 @@ class DispatchRules:
 
 
 def _get(data: Mapping[str, Any], key: str, kind: type, where: str, default: Any = None) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a table, got {data!r}", field=key)
     value = data.get(key, default)
     if value is None:
         raise ConfigError(f"{where}: missing key {key!r}", field=key)
-    if not isinstance(value, kind):
+    # TOML's true/false are Python ints too; a flag where a number belongs is a mistake.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ConfigError(f"{where}.{key}: expected {kind.__name__}, got {value!r}", field=key)
+    if isinstance(value, str) and (problem := text_problem(value)):
+        raise ConfigError(f"{where}.{key}: {problem}", field=key)
     return value
+
+
+def _names(data: Mapping[str, Any], key: str, where: str) -> frozenset[str]:
+    """An optional list of names (`categories = ["network"]`), each one line of text."""
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}.{key}: expected a list of names in quotes, got {value!r}",
+                          field=key)
+    for name in value:
+        if problem := text_problem(name):
+            raise ConfigError(f"{where}.{key}: {name!r} {problem}", field=key)
+    return frozenset(value)
+
+
+def _observation(data: Mapping[str, Any], source: str) -> timedelta:
+    value = data.get("observation_minutes", 30)
+    if (isinstance(value, bool) or not isinstance(value, int)
+            or not 0 <= value <= OBSERVATION_MAX_MINUTES):
+        raise ConfigError(f"{source}.observation_minutes = {value!r}: use a whole number of "
+                          f"minutes from 0 to {OBSERVATION_MAX_MINUTES} (a week)",
+                          field="observation_minutes")
+    return timedelta(minutes=value)
 
 
 def _clock(
@@ -122,6 +157,12 @@ def _clock(
     return ClockSpec(duration, hours)
 
 
+def _table(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: expected a table, got {value!r}; write it as [[...]]")
+    return value
+
+
 def _policy(data: Mapping[str, Any], where: str, business: OperatingHours) -> SlaPolicy:
     hours_name = data.get("hours", "24/7")
     if hours_name not in ("24/7", "business"):
@@ -130,7 +171,7 @@ def _policy(data: Mapping[str, Any], where: str, business: OperatingHours) -> Sl
     start = data.get("clock_start", "registration")
     if start not in CLOCK_STARTS:
         raise ConfigError(f"{where}.clock_start: use one of {', '.join(CLOCK_STARTS)}")
-    priorities = frozenset(data.get("priorities", []))
+    priorities = _names(data, "priorities", where)
     if bad := priorities - set(PRIORITIES):
         raise ConfigError(f"{where}.priorities: unknown {sorted(bad)}; use P1..P4")
     reaction = _clock(data, "reaction", where, hours, business)
@@ -139,7 +180,7 @@ def _policy(data: Mapping[str, Any], where: str, business: OperatingHours) -> Sl
         raise ConfigError(f"{where}: reaction and recovery need a duration")
     return SlaPolicy(
         name=_get(data, "name", str, where),
-        categories=frozenset(data.get("categories", [])),
+        categories=_names(data, "categories", where),
         priorities=priorities,
         reaction=reaction,
         recovery=recovery,
@@ -159,6 +200,8 @@ def _canned_notes(data: Mapping[str, Any], source: str) -> tuple[CannedNote, ...
             raise ConfigError(f"{where}: use one of {', '.join(CANNED_NOTE_KEYS)}", field=key)
         if not isinstance(note, str) or not note.strip() or "\n" in note.strip():
             raise ConfigError(f"{where}: expected one line of text", field=key)
+        if problem := text_problem(note.strip()):
+            raise ConfigError(f"{where}: the note {problem}", field=key)
         notes.append(CannedNote(key, note.strip()))
     return tuple(sorted(notes, key=lambda n: CANNED_NOTE_KEYS.index(n.key)))
 
@@ -185,7 +228,8 @@ def parse_rules(text: str, source: str = "policies") -> DispatchRules:
         if prio not in PRIORITIES:
             raise ConfigError(f"{source}.notify: unknown priority {prio!r}")
         notify[prio] = (
-            None if value == "maintenance" else parse_duration(value, where=f"notify.{prio}")[0]
+            None if value == "maintenance"
+            else parse_duration(value, where=f"{source}.notify.{prio}")[0]
         )
     business = OperatingHours.from_mapping(
         _get(data, "business_hours", dict, source), where=f"{source}.business_hours"
@@ -200,15 +244,16 @@ def parse_rules(text: str, source: str = "policies") -> DispatchRules:
     if len({c.key for c in categories}) != len(categories):
         raise ConfigError(f"{source}.category: two categories share a key")
     policies = tuple(
-        _policy(p, f"{source}.policy[{i}]", business)
+        _policy(_table(p, f"{source}.policy[{i}]"), f"{source}.policy[{i}]", business)
         for i, p in enumerate(_get(data, "policy", list, source))
     )
     if not policies or policies[-1].categories or policies[-1].priorities:
         raise ConfigError(f"{source}: the last [[policy]] must match everything (no lists)")
     return DispatchRules(
         timezone=tz,
-        observation=timedelta(minutes=_get(data, "observation_minutes", int, source, 30)),
-        priority_roles=frozenset(_get(data, "priority_roles", list, source)),
+        observation=_observation(data, source),
+        priority_roles=_names({"priority_roles": _get(data, "priority_roles", list, source)},
+                              "priority_roles", source),
         matrix=matrix,
         notify=notify,
         categories=tuple(categories),
@@ -221,7 +266,10 @@ def parse_rules(text: str, source: str = "policies") -> DispatchRules:
 def load_rules(path: Path | str | None = None) -> DispatchRules:
     p = Path(path) if path else DEFAULT_RULES
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read the policy file {p}: {exc.strerror}") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot read the policy file {p}: it is not UTF-8 text; save it as "
+                          "UTF-8, or give the right file with --policies") from None
     return parse_rules(text, source=p.name)

@@ -3,7 +3,8 @@
 Shift starts are agreed in local wall-clock time ("20:00 in Berlin") and stay there across
 daylight-saving changes, so the night shift that spans the change is an hour longer or
 shorter. Instants go in and come out as aware UTC datetimes; nothing here reads a clock.
-`app/defaults/shifts.toml` is the shipped default and documents every key.
+`app/defaults/shifts.toml` is the shipped default and documents every key; a broken file is a
+ConfigError naming the file and the key, never a traceback.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.errors import ConfigError, ValidationError
+from app.protocol.text import text_problem
 
 DEFAULT_SHIFTS = Path(__file__).resolve().parent.parent / "defaults" / "shifts.toml"
 _HHMM = re.compile(r"(\d{1,2}):(\d{2})")
@@ -146,11 +148,20 @@ class ShiftPlan:
         return max(shift.start, shift.end - self.draft_before_end)
 
 
-def _minutes(data: dict[str, Any], key: str, default: int) -> timedelta:
+def _minutes(data: dict[str, Any], key: str, default: int, least: int = 0) -> timedelta:
     value = data.get(key, default)
-    if value < 0 or value > 24 * 60:
-        raise ConfigError(f"{key}: use minutes from 0 to 1440, not {value}", field=key)
+    if not least <= value <= 24 * 60:
+        raise ConfigError(f"{key} = {value}: use a whole number of minutes from {least} to "
+                          "1440", field=key)
     return timedelta(minutes=value)
+
+
+def _site(data: dict[str, Any]) -> str:
+    # Printed in the header of every sheet: one line of text.
+    site = str(data.get("site", "Dispatch desk")).strip() or "Dispatch desk"
+    if problem := text_problem(site):
+        raise ConfigError(f"site {site[:40]!r}: {problem}", field="site")
+    return site
 
 
 def parse_shifts(text: str, source: str = "shifts") -> ShiftPlan:
@@ -172,12 +183,13 @@ def parse_shifts(text: str, source: str = "shifts") -> ShiftPlan:
         if not 0 <= cards <= 50:
             raise ConfigError("breakglass_blank_cards: use 0 to 50", field="breakglass_blank_cards")
         return ShiftPlan(
-            site=str(data.get("site", "Dispatch desk")).strip() or "Dispatch desk",
+            site=_site(data),
             timezone=str(data.get("timezone", "UTC")),
             starts=starts,
             overlap=_minutes(data, "overlap_minutes", 15),
             draft_before_end=_minutes(data, "draft_minutes_before_end", 30),
-            breakglass_link_loss=_minutes(data, "breakglass_link_loss_minutes", 10),
+            # 0 would print a packet at every blip of the link.
+            breakglass_link_loss=_minutes(data, "breakglass_link_loss_minutes", 10, least=1),
             breakglass_blank_cards=cards,
         )
     except (ConfigError, ValidationError) as exc:
@@ -187,7 +199,10 @@ def parse_shifts(text: str, source: str = "shifts") -> ShiftPlan:
 def load_shifts(path: Path | str | None = None) -> ShiftPlan:
     p = Path(path) if path else DEFAULT_SHIFTS
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read the shift file {p}: {exc.strerror}") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot read the shift file {p}: it is not UTF-8 text; save it as "
+                          "UTF-8, or give the right file with --shifts") from None
     return parse_shifts(text, source=p.name)

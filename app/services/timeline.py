@@ -3,6 +3,10 @@
 Used by the command line, the card view, the handover sheet and the activity log, so an entry
 reads the same everywhere. Kinds this module does not know (a newer desk's entries) still show,
 with their raw payload, rather than vanish.
+
+Entry text is untrusted (people, scripts, other desks): who and what are cleaned to one line
+(`for_display`), and a detail keeps its line breaks only with every following line indented
+and marked (`hanging`), so a note cannot print what looks like another timeline line.
 """
 
 from __future__ import annotations
@@ -13,10 +17,14 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from app.models.entry import Entry
+from app.protocol.text import for_display
 from app.services.card import STATUS_LABELS
 from app.services.ladder_timeline import LADDER_LINES
 
 CLOCK_LABELS = {"reaction": "reaction", "recovery": "recovery", "update": "status update"}
+#: What starts each line after the first of a multi-line detail: deeper than any line the
+#: command line prints for a card, and marked, since a forged line could bring its own spaces.
+CONTINUATION = " " * 8 + "| "
 
 
 @dataclass(frozen=True)
@@ -101,13 +109,19 @@ _DESCRIBE: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
 }
 
 
+def hanging(text: str, indent: str = CONTINUATION) -> str:
+    """`text` with each line after the first starting with `indent`."""
+    return text.replace("\n", "\n" + indent)
+
+
 def describe(entry: Entry) -> TimelineLine:
     how = _DESCRIBE.get(entry.kind)
     if how is None:
         title, detail = entry.kind, entry.payload_json()
     else:
         title, detail = how(entry.payload)
-    return TimelineLine(entry.at, entry.operator, entry.kind, title, detail, entry.desk_id)
+    return TimelineLine(entry.at, for_display(entry.operator), entry.kind, for_display(title),
+                        hanging(for_display(detail, multiline=True).strip()), entry.desk_id)
 
 
 def timeline(entries: Iterable[Entry]) -> list[TimelineLine]:

@@ -4,6 +4,9 @@ Each action asks for words in a small dialog and makes one card-service call thr
 `DeskEvents.run`: the journal has the change (or the message bar says why not) before the
 screen shows anything. The card is re-read on `changed` for this card; the clocks move on
 `tick` without reading anything.
+
+Card text is untrusted (people, scripts, other desks): it is shown through `for_display`, so
+bidi controls cannot reorder it, and in plain-text labels, so markup in it is not rendered.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from app.bootstrap import Desk
 from app.errors import NotFoundError
+from app.protocol.text import for_display
 from app.services.card import KIND_LABELS, Card
 from app.services.customer_message import eta_message
 from app.services.ladder import load_ladder
@@ -66,6 +70,12 @@ FIELD_LABELS = {
 _LOCATION = ("site", "building", "floor", "room", "equipment")
 
 
+def _plain(label: QLabel) -> QLabel:
+    # A QLabel renders text that looks like HTML as HTML ("<img src=...>" in a symptom).
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
 class CardView(QWidget):
     def __init__(self, desk: Desk, events: DeskEvents, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,21 +85,21 @@ class CardView(QWidget):
         self._clocks: CardClocks | None = None
         self._shown_fields: list[tuple[str, str]] = []
 
-        self.title = QLabel("No card selected")
+        self.title = _plain(QLabel("No card selected"))
         self.title.setObjectName("cardTitle")
         font = self.title.font()
         font.setPointSizeF(font.pointSizeF() * 1.5)
         font.setBold(True)
         self.title.setFont(font)
         self.badge = QLabel()
-        self.status = QLabel()
+        self.status = _plain(QLabel())
         self.status.setFont(style.bold(self.status.font()))
         head = QHBoxLayout()
         head.addWidget(self.badge)
         head.addWidget(self.title)
         head.addWidget(self.status)
         head.addStretch(1)
-        self.reason = QLabel()
+        self.reason = _plain(QLabel())
         self.reason.setWordWrap(True)
 
         self.clock_labels: dict[str, QLabel] = {}
@@ -190,19 +200,19 @@ class CardView(QWidget):
         self.card = card
         self._clocks = clocks_for(card, self._desk.rules, self._desk.clock.now())
         tz = self._desk.rules.tz
-        self.title.setText(f"{card.number}  {card.symptom}")
-        self.badge.setText(card.priority)
+        self.title.setText(for_display(f"{card.number}  {card.symptom}"))
+        self.badge.setText(for_display(card.priority))
         self.badge.setStyleSheet(style.PRIORITY_CSS.get(card.priority, ""))
-        self.status.setText(card.status_label)
-        self.reason.setText(f"Priority reason: {card.priority_reason}  ·  policy: "
-                            f"{self._clocks.policy}")
+        self.status.setText(for_display(card.status_label))
+        self.reason.setText(for_display(f"Priority reason: {card.priority_reason}  ·  policy: "
+                                        f"{self._clocks.policy}"))
         field_rows = self._field_rows(card, tz)
         if field_rows != self._shown_fields:  # a note changes no field: keep the form as is
             self._shown_fields = field_rows
             while self.fields.rowCount():
                 self.fields.removeRow(0)
             for label, value in field_rows:
-                text = QLabel(value)
+                text = _plain(QLabel(value))
                 text.setWordWrap(True)
                 text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
                 self.fields.addRow(f"{label}:", text)
@@ -213,6 +223,12 @@ class CardView(QWidget):
             self.quick_note.clear()  # a half-typed note belongs to the card it was typed for
 
     def _field_rows(self, card: Card, tz: Any) -> list[tuple[str, str]]:
+        """(label, text) of each field row, cleaned for display (answers keep their lines:
+        each sits in its own row, under its own label)."""
+        return [(label, for_display(value, multiline=True))
+                for label, value in self._raw_field_rows(card, tz)]
+
+    def _raw_field_rows(self, card: Card, tz: Any) -> list[tuple[str, str]]:
         rows = [("Location", card.location or card.site),
                 ("Kind of work", KIND_LABELS.get(card.get("kind_of_work") or "", "")),
                 ("Registered", local_time(card.registered_at, tz)
@@ -237,7 +253,7 @@ class CardView(QWidget):
         self.timeline.setRowCount(len(lines))
         for i, line in enumerate(reversed(lines)):  # newest first: what just happened
             cells = (local_time(line.at, tz), line.who, line.title, line.detail)
-            for col, text in enumerate(cells):
+            for col, text in enumerate(cells):  # `timeline` has cleaned who, what and detail
                 item = QTableWidgetItem(text)
                 if line.is_breach:
                     item.setForeground(style.BREACH_LINE)

@@ -3,7 +3,9 @@ incoming lead's acceptance (read-back ticks) or the override with a reason.
 
 Every button is one service call through `DeskEvents.run`, so a refusal (a critical card not
 read back, an empty reason) shows in the one error place and changes nothing; the sheet is
-re-drafted from the journal whenever `changed` fires.
+re-drafted from the journal whenever `changed` fires. The sheet's text is cleaned where it is
+drafted and laid out (`for_display`: no bidi controls); what this dialog shows besides (the
+card list, the read-back ticks) is cleaned here.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.bootstrap import Desk
 from app.errors import DeskError
+from app.protocol.text import for_display
 from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
 from app.services.handover import HandoverService
 from app.services.handover_sheet import CARD_FIELDS, SHEET_FIELDS, HandoverSheet
@@ -112,8 +115,8 @@ class HandoverDialog(QDialog):
         self.target.clear()
         self.target.addItem("the headline and hazards", "sheet")
         for brief in self.sheet.cards:
-            self.target.addItem(f"{brief.number} {brief.priority} {brief.what[:40]}",
-                                brief.number)
+            self.target.addItem(for_display(f"{brief.number} {brief.priority} "
+                                            f"{brief.what[:40]}"), brief.number)
         index = self.target.findData(chosen)
         self.target.setCurrentIndex(max(0, index))
         self.target.blockSignals(False)
@@ -121,7 +124,8 @@ class HandoverDialog(QDialog):
         ticked = self.ticked()
         self.read_back.clear()
         for number in self.sheet.critical_numbers:
-            item = QListWidgetItem(number)
+            item = QListWidgetItem(for_display(number))
+            item.setData(Qt.ItemDataRole.UserRole, number)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if number in ticked
                                else Qt.CheckState.Unchecked)
@@ -136,7 +140,8 @@ class HandoverDialog(QDialog):
         self.field.addItems(list(names))
 
     def ticked(self) -> list[str]:
-        return [self.read_back.item(i).text() for i in range(self.read_back.count())
+        return [str(self.read_back.item(i).data(Qt.ItemDataRole.UserRole))
+                for i in range(self.read_back.count())
                 if self.read_back.item(i).checkState() == Qt.CheckState.Checked]
 
     # -- actions --------------------------------------------------------------------------

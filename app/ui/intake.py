@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QComboBox, QCompleter, QLineEdit, QWidget
 from app.bootstrap import Desk
 from app.errors import DeskError, ValidationError
 from app.models.projection import INTAKE_FIELDS
+from app.protocol.text import for_display
 from app.services.card import Card
 from app.services.rules import PRIORITIES
 from app.ui.events import DeskEvents
@@ -296,7 +297,8 @@ class IntakeForm(QWidget):
         number = item.data(Qt.ItemDataRole.UserRole) if item else None
         self.ui.attach_button.setEnabled(number is not None)
         self.ui.attach_button.setText(
-            f"&Attach report to {number}" if number else "&Attach report to selected card"
+            f"&Attach report to {for_display(number)}" if number
+            else "&Attach report to selected card"
         )
 
     def _journal_changed(self, _cards: object) -> None:

@@ -2,12 +2,15 @@
 
 Kept apart from `intake.py` so that file reads as behaviour only. Tab order is the order of
 SECTIONS below: the order in which a dispatcher asks the five questions on the phone.
+The look-alike list shows other people's cards: their text goes through `for_display` (no
+bidi controls, no raw control characters) and is escaped where a label renders markup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
@@ -26,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.protocol.text import for_display
 from app.services.card import KIND_LABELS, Card
 from app.services.rules import LEVELS, PRIORITIES, DispatchRules
 
@@ -151,6 +155,7 @@ class IntakeLayout:
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
 
         self.emergency = QLabel()
+        self.emergency.setTextFormat(Qt.TextFormat.PlainText)  # it quotes the typed site
         self.emergency.setObjectName("emergency")
         self.emergency.setWordWrap(True)
         self.emergency.hide()
@@ -227,16 +232,17 @@ class IntakeLayout:
         for card in cards:
             when = card.registered_at.astimezone(tz).strftime("%H:%M")
             reports = f", {card.report_count} reports" if card.report_count > 1 else ""
-            item = QListWidgetItem(
+            item = QListWidgetItem(for_display(
                 f"{card.number}   {card.priority}   {card.status_label}, since {when}{reports}"
                 f"   —   {card.symptom}"
-            )
+            ))
             item.setData(Qt.ItemDataRole.UserRole, card.number)
             self.matches.addItem(item)
         some = "1 open card" if len(cards) == 1 else f"{len(cards)} open cards"
-        self.matches_title.setText(
-            f"<b>Same incident?</b> {some} at {site} in this category. Attach the report "
-            "(Alt+A), or press Ctrl+Enter again to register a new card."
+        site = for_display(site)
+        self.matches_title.setText(  # rich text: the site is escaped
+            f"<b>Same incident?</b> {some} at {escape(site)} in this category. Attach the "
+            "report (Alt+A), or press Ctrl+Enter again to register a new card."
         )
         # Tall enough for the cards found (up to four rows), no empty white box.
         rows = max(1, min(len(cards), 4))

@@ -3,7 +3,8 @@
 The panel owns no timer: it listens to the window's one-second ``DeskEvents.tick`` and
 recomputes only when the minute changes (handoffs are on the minute), and at once on
 ``changed``. It also notices an edited roster file then, keeping the last good roster and
-saying what is wrong if the edit is broken.
+saying what is wrong if the edit is broken. Names and numbers come from a file people edit:
+they are shown through `for_display` (no bidi controls, no raw control characters).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.clock import Clock
 from app.errors import DeskError
+from app.protocol.text import for_display
 from app.services.roster import OnCall
 from app.services.roster_store import DeskRoster
 from app.ui.events import DeskEvents
@@ -55,6 +57,7 @@ class OnCallPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.status = QLabel(self)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # it quotes the roster file
         self.status.setWordWrap(True)
         self.status.setStyleSheet(f"color: {_ALARM.name()}; font-weight: bold")
         self.status.hide()
@@ -84,7 +87,7 @@ class OnCallPanel(QWidget):
         if not slots:
             problem = problem or (f"no roster at {self._store.path}: import one with "
                                   "`dispatch-desk roster import FILE`")
-        self.status.setText(problem)
+        self.status.setText(for_display(problem))
         self.status.setVisible(bool(problem))
         self.table.setRowCount(len(slots))
         for row, (group, role) in enumerate(slots):
@@ -93,7 +96,8 @@ class OnCallPanel(QWidget):
             current, following = roster.on_call_now_and_next(group, role, now)
             cells = [group, role, *self._holder(current, zone, now, "end"),
                      *self._next(following, zone, now)]
-            for column, text in enumerate(cells):
+            for column, raw in enumerate(cells):
+                text = for_display(raw)
                 item = QTableWidgetItem(text)
                 if current is None and column in (2, 3):
                     item.setForeground(QBrush(_ALARM))

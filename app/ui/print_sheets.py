@@ -4,6 +4,11 @@ activity log, and the break-glass packet.
 Paper is read in a hurry and photocopied: black on white, bold for what must not be missed,
 boxes for ticks and signatures, no colour that carries meaning on its own. Qt's rich text
 knows a subset of HTML 4 and CSS; tables use attributes (border, cellpadding), not CSS.
+
+Every text that goes into a sheet passes `_e`: cleaned by `for_display` (a right-to-left
+override, U+202E, would make "gpj<RLO>exe.txt" print as "gpjtxt.exe" and run on into the
+author after it on the activity log), then HTML-escaped; its remaining line breaks (multi-line
+answers, indented by the timeline) stay breaks inside their own cell.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
+from app.protocol.text import for_display
 from app.services.breakglass import BreakGlassPacket
 from app.services.desk_facts import OnCallLine
 from app.services.handover import ActivityLog
@@ -25,7 +31,7 @@ _TABLE = '<table width="100%" border="1" cellspacing="0" cellpadding="3">'
 
 
 def _e(text: object) -> str:
-    return escape(str(text))
+    return escape(for_display(text, multiline=True)).replace("\n", "<br>")
 
 
 def _h(text: str) -> str:

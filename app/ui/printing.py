@@ -7,6 +7,8 @@ sheet that comes apart on the floor must still say which shift and which page it
 
 QPdfWriter and QPrinter are both QPagedPaintDevice, so the PDF, the printer and the preview
 share one renderer. Needs a QGuiApplication (the command line makes one, offscreen).
+The body is cleaned where its HTML is built (print_sheets.py); the header and footer lines,
+which name the site and shift from files, are cleaned here (`for_display`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import QWidget
 
 from app.errors import DeskError, ValidationError
+from app.protocol.text import for_display
 
 PAPERS = {"a4": QPageSize.PageSizeId.A4, "letter": QPageSize.PageSizeId.Letter}
 MARGIN_MM = 12
@@ -80,6 +83,7 @@ def _paint(job: PrintJob, device: QPagedPaintDevice, painter: QPainter) -> int:
     layout = device.pageLayout()
     rect = QRectF(layout.paintRectPixels(device.logicalDpiX()))
     width, height = rect.width(), rect.height()
+    title, right, left = (for_display(t) for t in (job.title, job.header_right, job.footer_left))
     header_font, footer_font = _font(10.5, bold=True), _font(8)
     header_h = QFontMetricsF(header_font, device).height() * 1.8
     footer_h = QFontMetricsF(footer_font, device).height() * 1.8
@@ -102,16 +106,16 @@ def _paint(job: PrintJob, device: QPagedPaintDevice, painter: QPainter) -> int:
         painter.setFont(header_font)
         top = QRectF(0, 0, width, header_h * 0.7)
         painter.drawText(top, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         job.title)
+                         title)
         painter.drawText(top, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                         job.header_right)
+                         right)
         painter.drawLine(0, int(header_h * 0.78), int(width), int(header_h * 0.78))
         painter.setFont(footer_font)
         bottom = QRectF(0, height - footer_h * 0.7, width, footer_h * 0.7)
         painter.drawLine(0, int(height - footer_h * 0.8), int(width),
                          int(height - footer_h * 0.8))
         painter.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         f"{job.footer_left}   ·   {job.header_right}")
+                         f"{left}   ·   {right}")
         painter.setFont(_font(9, bold=True))
         painter.drawText(bottom, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                          f"page {n + 1} of {pages}")
@@ -159,7 +163,7 @@ def write_pdf(job: PrintJob, path: Path | str, paper: str = "a4") -> int:
         raise ValidationError(f"folder {target.parent} does not exist", field="out")
     writer = QPdfWriter(str(target))
     writer.setResolution(PDF_DPI)
-    writer.setTitle(job.title)
+    writer.setTitle(for_display(job.title))
     writer.setCreator("Dispatch Desk")
     writer.setPageLayout(layout)
     pages = render(job, writer)
@@ -185,6 +189,6 @@ def preview(job: PrintJob, parent: QWidget | None = None, paper: str = "a4"
     """A print preview dialog for `job`; call .exec() (or .open()) on it."""
     printer = printer_for(paper)
     dialog = QPrintPreviewDialog(printer, parent)
-    dialog.setWindowTitle(f"Print preview: {job.title}")
+    dialog.setWindowTitle(for_display(f"Print preview: {job.title}"))
     dialog.paintRequested.connect(lambda p: render(job, p))
     return dialog

@@ -4,17 +4,23 @@ Sorting and filtering happen on the Python row list (QSortFilterProxyModel over 
 rows, sorted by a ticking column, cost most of a core: PITFALLS.md); the model only holds the
 rows on show. A tick changes nothing but the time: only the countdown cells on screen are worked
 out again, and only those whose text or tone changed are announced, cell by cell.
+
+Card text is untrusted (people, scripts, other desks): the text cells are cleaned with
+`for_display` (no bidi controls that reorder a row, no raw control characters) once, when rows
+arrive, and kept per card while its text is unchanged, so `data()` stays a lookup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
+from app.protocol.text import for_display
 from app.services.queue import Countdown, QueueFilter, QueueRow, Tone, countdown, filtered
 from app.ui import style
 
@@ -33,6 +39,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 # width, and the category filter is one key away.
 CLOCK_COLUMNS = {6: "reaction", 7: "recovery", 8: "update"}
 FIRST_CLOCK = min(CLOCK_COLUMNS)
+# The row's texts in column order, read in one C call (a queue may hold 100,000 rows).
+_texts_of: Callable[[QueueRow], tuple[str, ...]] = attrgetter(
+    *(name for name, _ in COLUMNS[:FIRST_CLOCK]))
 CARD_NUMBER_ROLE = Qt.ItemDataRole.UserRole
 _CLOCK_ROLES = [
     Qt.ItemDataRole.DisplayRole,
@@ -60,6 +69,10 @@ class QueueModel(QAbstractTableModel):
         self._now = now
         self._all: list[QueueRow] = []
         self._rows: list[QueueRow] = []
+        # Per card: (its row, the row's raw texts, the same cleaned for display); and per row
+        # on show, its cleaned texts in column order.
+        self._clean: dict[str, tuple[QueueRow, tuple[str, ...], tuple[str, ...]]] = {}
+        self._texts: list[tuple[str, ...]] = []
         self._filter = QueueFilter()
         self._cells: dict[tuple[int, int], tuple[Any, ...]] = {}
         self._bold = style.bold(QFont())
@@ -96,9 +109,9 @@ class QueueModel(QAbstractTableModel):
                 clock = self._rows[r].clock(CLOCK_COLUMNS[c])
                 return f"{COLUMNS[c][1]} due {clock.due:%H:%M} UTC" if clock.due else None
             return None
-        row = self._rows[r]
         if role == _DISPLAY:
-            return getattr(row, COLUMNS[c][0])
+            return self._texts[r][c]
+        row = self._rows[r]
         if role == _NUMBER:
             return row.number
         if c == 0:
@@ -109,7 +122,7 @@ class QueueModel(QAbstractTableModel):
             if role == _ALIGN:
                 return _CENTER
         if role == _TIP and c in (2, 4):
-            return row.status_label if c == 2 else row.symptom
+            return self._texts[r][c]
         return None
 
     def _clock_cell(self, r: int, c: int) -> tuple[Any, ...]:
@@ -148,6 +161,21 @@ class QueueModel(QAbstractTableModel):
     def set_rows(self, rows: Sequence[QueueRow], now: datetime) -> None:
         self._all = list(rows)
         self._now = now
+        before, self._clean = self._clean, {}
+        for row in self._all:
+            known = before.get(row.card_id)
+            if known is None or known[0] is not row:  # a row object is immutable: same texts
+                raw = _texts_of(row)
+                if known is not None and known[1] == raw:
+                    cleaned = known[2]
+                elif "".join(raw).isprintable():
+                    # Everything `for_display` changes (controls, bidi controls, surrogates)
+                    # is unprintable to Python: nearly every row skips the cleaning.
+                    cleaned = raw
+                else:
+                    cleaned = tuple(for_display(text) for text in raw)
+                known = (row, raw, cleaned)
+            self._clean[row.card_id] = known
         self._show(filtered(self._all, self._filter))
 
     def set_filter(self, spec: QueueFilter) -> None:
@@ -185,11 +213,12 @@ class QueueModel(QAbstractTableModel):
         return None
 
     def _show(self, rows: list[QueueRow]) -> None:
+        texts = [self._clean[r.card_id][2] for r in rows]
         if [r.card_id for r in rows] == [r.card_id for r in self._rows]:
             # Same cards in the same order (a note, an assignee): announce only the rows that
             # are new objects, cell by cell (a range repaints the whole view), so the view
             # keeps its scroll position and selection and repaints one line.
-            before, self._rows = self._rows, rows
+            before, self._rows, self._texts = self._rows, rows, texts
             for r, (old, new) in enumerate(zip(before, rows, strict=True)):
                 if old is not new:
                     for c in range(len(COLUMNS)):
@@ -199,5 +228,5 @@ class QueueModel(QAbstractTableModel):
             return
         self._cells.clear()
         self.beginResetModel()
-        self._rows = rows
+        self._rows, self._texts = rows, texts
         self.endResetModel()

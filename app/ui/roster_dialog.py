@@ -4,6 +4,10 @@ Every edit is checked at once against the same rules the file loader uses, and t
 problem is shown under the tables with its tab, row and field. Save on an invalid roster
 opens that tab and selects that cell instead of saving. Save writes through the desk's roster store,
 atomically; the routing matrix is kept as it is (it is edited in the file).
+
+The file is edited by people: a cell shows its text through `for_display` (bidi controls
+removed, control characters as escapes) and keeps the text as loaded, so saving without
+touching a cell writes it back unchanged (the loader then names what is wrong with it).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -29,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import DeskError, ValidationError
+from app.protocol.text import for_display
 from app.services.roster import Contact, Group, Override, Roster, Rotation
 from app.services.roster_store import DeskRoster
 
@@ -38,6 +44,7 @@ GROUP_COLUMNS = ("name", "domain")
 ROTATION_COLUMNS = ("id", "group", "role", "pattern", "members", "anchor", "handoff", "tz")
 OVERRIDE_COLUMNS = ("person", "replacement", "start", "end", "reason")
 _REFERENCE = re.compile(r"(contact|group|rotation|override) #(\d+) (\('[^']*'\) )?")
+_LOADED = Qt.ItemDataRole.UserRole  # a cell's text as loaded, before cleaning for display
 
 
 class _Sheet:
@@ -63,14 +70,20 @@ class _Sheet:
         self.table.insertRow(row)
         for column in range(len(self.columns)):
             text = cells[column] if column < len(cells) else ""
-            self.table.setItem(row, column, QTableWidgetItem(text))
+            item = QTableWidgetItem(for_display(text))
+            item.setData(_LOADED, text)
+            self.table.setItem(row, column, item)
         return row
 
     def values(self, row: int) -> dict[str, str]:
         out = {}
         for column, name in enumerate(self.columns):
             item = self.table.item(row, column)
-            out[name] = item.text().strip() if item is not None else ""
+            text = item.text() if item is not None else ""
+            loaded = item.data(_LOADED) if item is not None else None
+            if isinstance(loaded, str) and text == for_display(loaded):
+                text = loaded  # not edited: the text as loaded, not its cleaned display
+            out[name] = text.strip()
         return out
 
     def build(self) -> list[Any]:
@@ -161,6 +174,7 @@ class RosterDialog(QDialog):
             layout.addLayout(buttons)
             self.tabs.addTab(page, sheet.title)
         self.message = QLabel(self)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)  # it quotes what was typed
         self.message.setObjectName("rosterProblem")
         self.message.setWordWrap(True)
         self.buttons = QDialogButtonBox(
@@ -245,7 +259,7 @@ class RosterDialog(QDialog):
         return roster
 
     def _show(self, text: str) -> None:
-        self.message.setText(text)
+        self.message.setText(for_display(text))
         self.message.setStyleSheet("color: #b00020; font-weight: bold" if text else "")
 
     def save(self) -> None:

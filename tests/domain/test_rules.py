@@ -47,6 +47,23 @@ def test_a_configured_matrix_is_used() -> None:
         ('P1 = "5m"', 'P0 = "5m"', "notify: unknown priority"),
         ('start = "08:00"', 'start = "8 o\'clock"', "business_hours"),
         ('timezone = "Europe/Berlin"', 'timezone = ', "not valid TOML"),
+        ("observation_minutes = 30", "observation_minutes = -5",
+         "site.toml.observation_minutes = -5: use a whole number of minutes from 0 to 10080"),
+        ("observation_minutes = 30", "observation_minutes = true", "observation_minutes = True"),
+        ("observation_minutes = 30", "observation_minutes = 99999999999999999",
+         "observation_minutes = 99999999999999999"),
+        ('reaction = "10m"', 'reaction = "-10m"', "policy[0].reaction: duration '-10m'"),
+        ('reaction = "10m"', 'reaction = "0m"', "policy[0].reaction: duration '0m'"),
+        ('P1 = "5m"', 'P1 = "-5m"', "site.toml.notify.P1: duration '-5m'"),
+        ('label = "Network"', 'label = "Net\\u001b[2Jwork"',
+         "category[0].label: holds the control character \\x1b; remove it"),
+        ('name = "Default P2"', 'name = "Default\\nP2"', "policy[7].name: must be one line"),
+        ('categories = ["server"]', 'categories = "server"',
+         "policy[1].categories: expected a list of names"),
+        ('categories = ["server"]', 'categories = [{ a = 1 }]',
+         "policy[1].categories: expected a list of names"),
+        ('F5 = "Called', 'F5 = "\\u001b]52;c;eA==\\u0007Called',
+         "canned_notes.F5: the note holds the control character \\x1b"),
     ],
 )
 def test_mistakes_name_the_key(old: str, new: str, expected: str) -> None:
@@ -61,6 +78,21 @@ def test_the_last_policy_must_catch_everything() -> None:
     head, _, _ = TEXT.rpartition("[[policy]]")
     with pytest.raises(ConfigError, match="last \\[\\[policy\\]\\] must match everything"):
         parse_rules(head)
+
+
+def test_a_category_that_is_not_a_table_is_named() -> None:
+    text = "category = [1]\n" + TEXT.replace("[[category]]", "[[unused]]")
+    with pytest.raises(ConfigError, match=r"site.toml.category\[0\]: expected a table"):
+        parse_rules(text, source="site.toml")
+
+
+def test_a_binary_policy_file_is_named_with_what_to_do(tmp_path: Path) -> None:
+    bad = tmp_path / "policies.toml"
+    bad.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)))
+    with pytest.raises(ConfigError) as err:
+        load_rules(bad)
+    assert err.value.message == (f"cannot read the policy file {bad}: it is not UTF-8 text; "
+                                 "save it as UTF-8, or give the right file with --policies")
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:

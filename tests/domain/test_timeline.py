@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from app.models.entry import Entry
 from app.services.cards import CardService
-from app.services.timeline import describe, local_time, timeline
+from app.services.timeline import CONTINUATION, describe, local_time, timeline
 
 from .conftest import DISPATCHER, LEAD, intake
 
@@ -39,3 +39,18 @@ def test_local_time_names_the_zone_on_the_night_clocks_go_back() -> None:
     second = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
     assert local_time(first, berlin) == "25.10 02:30 CEST"
     assert local_time(second, berlin) == "25.10 02:30 CET"
+
+
+def test_entry_text_cannot_forge_a_line_or_reorder_one() -> None:
+    """Entries from another desk, as an older desk stored them (the journal refuses control
+    characters now): who and what on one clean line, a note's lines indented and marked."""
+    note = Entry("0190-y", "c1", "card.note",
+                 {"text": "called\n    01.01 00:00:00 UTC  M. Keller: Status → Closed\r\x1b[2J"},
+                 "000000000000001.00000.d2", "d2", "M. \u202eKeller")
+    ack = Entry("0190-z", "c1", "card.ack", {"who": "P.\nBraun\x1b]52;c;eA==\x07", "how": "sms"},
+                "000000000000002.00000.d2", "d2", "system")
+    lines = timeline([ack, note])
+    assert lines[0].who == "M. Keller"
+    assert lines[0].detail == ("called\n" + CONTINUATION
+                               + "    01.01 00:00:00 UTC  M. Keller: Status → Closed\\x0d\\x1b[2J")
+    assert lines[1].title == "Acknowledged by P.\\x0aBraun\\x1b]52;c;eA==\\x07"

@@ -64,6 +64,15 @@ def test_a_last_tier_that_is_a_rota_role_is_refused() -> None:
     ('[start]\nP9 = "2m"\n' + ONE_TIER, "start.P9", "unknown priority"),
     ('[paging]\nsms_validity = "11h"\n' + ONE_TIER, "paging.sms_validity", "10 hours"),
     ("[[tier]\n", None, "not valid TOML"),
+    ('[[tier]]\nrole = "primary"\nwait = -5\n' + ONE_TIER, "test: tier 1.wait",
+     "more than 0 seconds"),
+    ('[[tier]]\nrole = "primary"\nwait = nan\n' + ONE_TIER, "test: tier 1.wait",
+     "not a number of seconds"),
+    ('[[tier]]\nrole = "primary"\nwait = 1e300\n' + ONE_TIER, "test: tier 1.wait", "too long"),
+    ('name = "night\\u001b]52;c;eA==\\u0007"\n' + ONE_TIER, "name",
+     "holds the control character \\x1b"),
+    ('[customer]\neta_template = "ETA {eta}\\nmin"\n' + ONE_TIER, "customer.eta_template",
+     "one line"),
 ])
 def test_bad_ladders_are_refused_naming_the_key(text: str, field: str | None,
                                                 words: str) -> None:
@@ -78,6 +87,15 @@ def test_a_start_later_than_the_notification_deadline_is_refused() -> None:
     with pytest.raises(ConfigError) as err:
         ladder.check_against(load_rules(None).notify)
     assert err.value.field == "start.P2" and "15 min" in err.value.message
+
+
+def test_a_binary_ladder_file_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    bad = tmp_path / "ladder.toml"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    with pytest.raises(ConfigError) as err:
+        load_ladder(bad)
+    assert err.value.field == "ladder"
+    assert f"ladder file {bad}: is not UTF-8 text" in err.value.message
 
 
 def test_a_missing_ladder_file_is_a_config_error(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +50,10 @@ def test_draft_time_is_before_the_end() -> None:
         ("overlap_minutes = -5", "overlap_minutes"),
         ('overlap_minutes = "15"', "overlap_minutes"),
         ("shift_length = 12", "shift_length"),
+        ("breakglass_link_loss_minutes = 0", "breakglass_link_loss_minutes"),
+        ("draft_minutes_before_end = 2000", "draft_minutes_before_end"),
+        ('site = "Main\\u001b[2J centre"', "site"),
+        ('site = "Main\\ncentre"', "site"),
     ],
 )
 def test_bad_shift_file_names_the_key(text: str, field: str) -> None:
@@ -56,3 +61,17 @@ def test_bad_shift_file_names_the_key(text: str, field: str) -> None:
         parse_shifts(text, "shifts.toml")
     assert info.value.field == field
     assert "shifts.toml" in str(info.value)
+
+
+def test_negative_minutes_name_the_key_and_the_range() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_shifts("overlap_minutes = -5", "shifts.toml")
+    assert info.value.message == ("shifts.toml: overlap_minutes = -5: use a whole number of "
+                                  "minutes from 0 to 1440")
+
+
+def test_a_binary_shift_file_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    bad = tmp_path / "shifts.toml"
+    bad.write_bytes(b"\xff\xfe" + "site = 'x'".encode("utf-16-le"))
+    with pytest.raises(ConfigError, match="shift file .*shifts.toml: it is not UTF-8 text"):
+        load_shifts(bad)

@@ -69,6 +69,14 @@ TOML_MISTAKES = [
      "[[route]] #9: band 'lunch' is unknown", "band"),
     ('start = "06:00"', 'start = "6 am"', "[[site]] #1: start = '6 am' is invalid", "start"),
     ('[[group]]\nname = "duty"', '[[grup]]\nname = "duty"', "unknown section 'grup'", "grup"),
+    # Names are printed on sheets, terminals and pages: no escape sequences, one line.
+    ('name = "Jonas Weber"', 'name = "Jonas\\u001b[2J Weber"',
+     "line 30, [[contact]] #1: key 'name' holds the control character \\x1b; remove it", "name"),
+    ('name = "Jonas Weber"', 'name = "Jonas\\nWeber"',
+     "[[contact]] #1: key 'name' must be one line", "name"),
+    ('members = ["l.klein", "d.wolf", "k.neumann"]',
+     'members = ["l.klein", "d.wolf\\r", "k.neumann"]',
+     "[[rotation]] #3: key 'members' holds the control character \\x0d", "members"),
 ]
 
 
@@ -181,6 +189,16 @@ def test_refresh_picks_up_an_edit_and_keeps_the_last_good_roster_on_a_bad_one(
     with pytest.raises(ValidationError):
         desk.refresh()
     assert desk.roster is good
+
+
+def test_a_binary_roster_file_is_refused_naming_it(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "photo.toml"
+    bad.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)))
+    with pytest.raises(ConfigError, match="photo.toml: is not UTF-8 text"):
+        DeskRoster(tmp_path / "desk.roster.toml").import_file(bad)
+    code, _, err = run(tmp_path, capsys, "import", str(bad))
+    assert code == 1 and err.startswith("dispatch-desk: error: ") and err.count("\n") == 1
+    assert "photo.toml: is not UTF-8 text; save it as UTF-8" in err
 
 
 def test_unknown_file_types_are_refused(tmp_path: Path) -> None:

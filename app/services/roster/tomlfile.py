@@ -4,8 +4,10 @@ Files are edited by hand, so every rejection names the file, the line and number
 ``[[section]]``, the key, and how to fix it. A file is accepted whole or not at all: a
 half-loaded roster pages the wrong people.
 
-Shape problems (not TOML, missing or unknown keys, wrong types) raise ``ConfigError``; bad
-values (a phone that is not E.164, an unknown contact id) raise ``ValidationError``.
+Shape problems (not TOML, missing or unknown keys, wrong types, a control character in a
+name) raise ``ConfigError``; bad values (a phone that is not E.164, an unknown contact id)
+raise ``ValidationError``. Names and numbers are printed on sheets, terminals and pages: a
+control character in them (an escape sequence, a line break) is refused with its key.
 TOML is written by hand because the standard library only reads it; the writer emits just
 the few value types a roster holds.
 """
@@ -20,6 +22,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from app.errors import ConfigError, ValidationError
+from app.protocol.text import text_problem
 from app.services.calendar import OperatingHours
 
 from .contact import Contact
@@ -30,6 +33,8 @@ from .routing import ANY, Route, RoutingMatrix, Rule
 SECTIONS = ("contact", "group", "rotation", "override", "site", "route")
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ROW_REF = re.compile(r"(contact|group|rotation|override) #(\d+) ")
+# Keys whose text may run over several lines (a note); every other text is one line.
+_MULTILINE_KEYS = frozenset({"responsibilities", "availability", "reason"})
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,10 @@ class _Row:
         if not isinstance(value, kinds) or isinstance(value, bool):
             raise ConfigError(f"{self.where}: key {key!r} must be {label}, got {value!r}",
                               field=key)
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and (
+                    problem := text_problem(text, multiline=key in _MULTILINE_KEYS)):
+                raise ConfigError(f"{self.where}: key {key!r} {problem}", field=key)
         return value
 
     def text(self, key: str, required: bool = True, default: str = "") -> str:
