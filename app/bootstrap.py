@@ -14,7 +14,7 @@ from typing import Any
 
 from app.adapters.pager import Pager
 from app.adapters.secrets import SecretStore
-from app.adapters.twilio_pager import TwilioPager
+from app.adapters.twilio_pager import LoopbackHttpClient, TwilioPager
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.errors import ConfigError, DeskError
@@ -86,14 +86,16 @@ def build_sync(desk: Desk, secrets: SecretStore | None = None) -> SyncEngine | N
     return open_sync(desk.journal, desk.clock, desk.settings.store_url, secrets)
 
 
-def twilio_pager_from(secrets: Any) -> TwilioPager:
+def twilio_pager_from(secrets: Any, api_url: str = "") -> TwilioPager:
     """A TwilioPager from the credentials in the keyring (``SecretStore``), or a ConfigError
-    saying how to store them."""
+    saying how to store them; `api_url` (the ``twilio_api_url`` setting) points it at a local
+    stand-in instead of Twilio."""
     sid, token, number = (secrets.get(name) for name in TWILIO_SECRETS)
     if not (sid and token and number):
         raise ConfigError("Twilio credentials are not in the keyring; run "
                           "`dispatch-desk ladder set-credentials` first", field="twilio")
-    return TwilioPager(sid, token, number)
+    http = LoopbackHttpClient(api_url) if api_url else None
+    return TwilioPager(sid, token, number, http_client=http)
 
 
 def build_escalation(desk: Desk, pager: Pager, *, ladder_file: Path | None = None,

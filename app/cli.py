@@ -31,16 +31,31 @@ COMMAND_MODULES = (
     "app.cli_roster",
     "app.cli_sync",
     "app.cli_ladder",
+    "app.cli_run",
 )
 
 
-def _global_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--journal", type=Path, help="journal file (default: user data folder)")
-    parser.add_argument("--policies", type=Path, help="dispatch rules TOML file")
-    parser.add_argument("--config", type=Path, help="settings TOML file")
-    parser.add_argument("--desk-code", help="letters that start this desk's card numbers")
-    parser.add_argument("--operator", help="name of the person at the desk")
-    parser.add_argument("--role", help="dispatcher, shift_lead, service_owner, ...")
+def _global_options(parser: argparse.ArgumentParser, default: Any = None) -> None:
+    kw: dict[str, Any] = {"default": default}
+    parser.add_argument("--journal", type=Path, help="journal file (default: user data folder)",
+                        **kw)
+    parser.add_argument("--policies", type=Path, help="dispatch rules TOML file", **kw)
+    parser.add_argument("--config", type=Path, help="settings TOML file", **kw)
+    parser.add_argument("--desk-code", help="letters that start this desk's card numbers", **kw)
+    parser.add_argument("--operator", help="name of the person at the desk", **kw)
+    parser.add_argument("--role", help="dispatcher, shift_lead, service_owner, ...", **kw)
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser: it takes the global options too (`card list --journal X`).
+
+    Their default is SUPPRESS, so an option given before the subcommand is not overwritten by
+    the subcommand's "not given". Nested subcommands (`card list`) get this class as well:
+    argparse makes a subparser of the parser's own type."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _global_options(self, argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,8 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dispatch-desk {__version__}")
     _global_options(parser)
     parser.add_argument("--demo", action="store_true", help="open on a demo shift")
+    parser.add_argument("--fresh", action="store_true",
+                        help="with --demo: start a new demo journal instead of reusing it")
     parser.add_argument("--wallboard", action="store_true", help="open the wallboard")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser

@@ -9,14 +9,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import re
-import signal
-import sys
-import threading
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from app.cli import emit
+from app.cli_run import add_runtime_options
 from app.errors import ConfigError, ValidationError
 
 _SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
@@ -24,42 +21,11 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from app.adapters.secrets import SecretStore
-    from app.bootstrap import build_desk, build_escalation, twilio_pager_from
-    from app.cli import settings_from
-    from app.escalation_scheduler import EscalationScheduler
+    """The ladder headless: `dispatch-desk run` without sync (the journal watch included, so
+    a card another process writes is paged at once)."""
+    from app.cli_run import run_headless
 
-    if args.poll <= 0:
-        raise ValidationError("--poll must be more than 0 seconds", field="--poll")
-    with closing(build_desk(settings_from(args))) as desk:
-        service = build_escalation(desk, twilio_pager_from(SecretStore()),
-                                   ladder_file=args.ladder, default_group=args.group)
-        stop = threading.Event()
-
-        def say(prefix: str) -> Any:
-            def show(text: str) -> None:
-                emit(f"{prefix}{text}", file=sys.stderr)
-                sys.stderr.flush()
-
-            return show
-
-        runner = EscalationScheduler(
-            service, desk.clock, poll_every_s=args.poll, on_alarm=say("ALARM: "),
-            on_error=say("error: "),
-            on_change=lambda cards: print(f"ladder: {len(cards)} card(s) updated", flush=True))
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        emit(f"ladder {service.ladder.name!r} running on {desk.journal.path} "
-             f"(desk {desk.journal.desk_id}); Ctrl-C stops")
-        sys.stdout.flush()
-        runner.start()
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            runner.stop()
-            service.close()
-    return 0
+    return run_headless(args, sync=False)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -69,7 +35,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from app.services.rules import load_rules
 
     settings = settings_from(args)
-    ladder = load_ladder(args.file)
+    ladder = load_ladder(args.file or settings.ladder)  # the ladder `run` would use
     ladder.check_against(load_rules(settings.policies).notify)
     for tier in ladder.tiers:
         repeat = f" x{tier.repeat}" if tier.repeat > 1 else ""
@@ -116,13 +82,11 @@ def register(sub: Any) -> None:
     ladder = sub.add_parser("ladder", help="the escalation ladder and paging")
     lsub = ladder.add_subparsers(dest="ladder_command", metavar="ACTION", required=True)
     run = lsub.add_parser("run", help="run the ladder headless (pages by Twilio)")
-    run.add_argument("--ladder", type=Path, help="ladder TOML file (default: the shipped one)")
-    run.add_argument("--group", help="group whose rota pages when no routing rule matches")
-    run.add_argument("--poll", type=float, default=10.0,
-                     help="seconds between reads of SMS replies and call results")
+    add_runtime_options(run)
     run.set_defaults(handler=cmd_run)
     check = lsub.add_parser("check", help="check a ladder file against the rules and roster")
-    check.add_argument("file", type=Path, nargs="?", help="ladder TOML (default: shipped)")
+    check.add_argument("file", type=Path, nargs="?",
+                       help="ladder TOML (default: the `ladder` setting, else the shipped one)")
     check.set_defaults(handler=cmd_check)
     creds = lsub.add_parser("set-credentials",
                             help="store the Twilio account SID, auth token and number")

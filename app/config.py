@@ -26,7 +26,7 @@ ROLES = ("dispatcher", "shift_lead", "service_owner", "l1", "l2", "observer")
 # The store keeps an entry's operator in 80 characters (app/protocol/catalogue.py).
 OPERATOR_MAX = 80
 _PATHS = ("journal", "policies", "shifts", "ladder")
-_TEXTS = ("desk_code", "operator", "role", "store_url")
+_TEXTS = ("desk_code", "operator", "role", "store_url", "twilio_api_url")
 
 
 def default_journal() -> Path:
@@ -57,6 +57,10 @@ class Settings:
     font_scale: float = 1.0
     #: Central store URL (empty: local only).
     store_url: str = ""
+    #: Where the Twilio client sends its REST calls instead of https://api.twilio.com: a
+    #: local stand-in on this machine (http://127.0.0.1:PORT) for drills and tests. Empty:
+    #: Twilio itself.
+    twilio_api_url: str = ""
 
     @property
     def journal_path(self) -> Path:
@@ -83,9 +87,15 @@ class Settings:
         url = self.store_url.strip()
         if problem := text_problem(url):
             raise ConfigError(f"store_url {url[:60]!r}: {problem}", field="store_url")
+        twilio = self.twilio_api_url.strip()
+        if twilio and not twilio.startswith(("http://127.0.0.1:", "http://localhost:")):
+            raise ConfigError(f"twilio_api_url {twilio[:60]!r}: only a stand-in on this "
+                              "machine (http://127.0.0.1:PORT), or empty for Twilio itself",
+                              field="twilio_api_url")
         if not 0.5 <= self.font_scale <= 4.0:
             raise ConfigError("font_scale: use a number from 0.5 to 4.0", field="font_scale")
-        return replace(self, desk_code=code, operator=operator, store_url=url)
+        return replace(self, desk_code=code, operator=operator, store_url=url,
+                       twilio_api_url=twilio)
 
 
 _TYPES: dict[str, Any] = {f.name: f.type for f in fields(Settings)}

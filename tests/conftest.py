@@ -1,3 +1,20 @@
 import os
+from collections.abc import Iterator
+
+import keyring
+import pytest
+
+from tests.memory_keyring import MemoryKeyring
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    """Every test gets an empty in-memory keyring: none touches (or needs) the machine's.
+    Child processes get a file keyring instead (tests/file_keyring.py)."""
+    # monkeypatch restores whatever backend was selected before, so no test leaks its choice.
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend

@@ -61,6 +61,9 @@ class Journal(SyncLedger):
             self._desk_code = self._meta(conn, "desk_code") or "A"
             last = conn.execute(text("SELECT max(hlc) FROM entries")).scalar()
         self._hlc = HybridClock(clock, self.desk_id, last)
+        #: Local seqs of entries this process wrote, until a JournalWatch has seen them (it
+        #: announces only other processes' writes; this process announces its own).
+        self.own_seqs: set[int] = set()
         self._recheck()
 
     @classmethod
@@ -192,6 +195,7 @@ class Journal(SyncLedger):
                 if state is not None:
                     cur.execute(_UPSERT_CARD_RAW, card_params(state))
                 written.append(entry)
+                self.own_seqs.add(int(cur.lastrowid or 0))
         return written, states
 
     # -- reading --------------------------------------------------------------------------

@@ -99,6 +99,7 @@ class SyncLedger:
     _engine: Engine
     _clock: Clock
     _hlc: HybridClock
+    own_seqs: set[int]
 
     def get_meta(self, key: str) -> str | None:
         raise NotImplementedError
@@ -121,7 +122,7 @@ class SyncLedger:
         # Raw sqlite3 on the pull path too: a reconnecting desk applies thousands of entries.
         with db.raw_write(self._engine, self.path) as cur:
             added = remote.apply_page(cur, entries, set_aside, self._hlc, self._now_iso(),
-                                      upsert_parking)
+                                      upsert_parking, self.own_seqs)
             cur.execute(_SETTLE_NUMBERS)
             if cursor is not None:
                 cur.execute(_SET_META_RAW, cursor)

@@ -85,6 +85,7 @@ def apply_page(
     hlc: HybridClock,
     noted_at: str,
     upsert_card: Callable[[sqlite3.Cursor, CardState], None],
+    own: set[int],
 ) -> int:
     """Insert the page's entries, fold every card they touch, record what is set aside.
     Returns how many entries were new to this journal."""
@@ -93,6 +94,7 @@ def apply_page(
         params = {**entry.to_wire(), "payload": entry.payload_json(),
                   "server_seq": entry.server_seq}
         if cur.execute(INSERT_FACT, params).rowcount:
+            own.add(int(cur.lastrowid or 0))
             added.setdefault(entry.card_id, []).append(entry)
             hlc.observe(entry.hlc)
         elif entry.server_seq is not None:

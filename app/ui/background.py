@@ -12,11 +12,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.adapters.secrets import SecretStore
 from app.bootstrap import Desk, build_escalation, build_sync, twilio_pager_from
 from app.errors import DeskError
+from app.runtime.watch import WATCH_EVERY_S, JournalWatch
 from app.services.breakglass import packet_due
 from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
 from app.services.desk_sources import OutageLog, on_call_lines, sync_facts
@@ -53,6 +54,7 @@ class DeskBackground(QObject):
     def start(self) -> None:
         self._start_sync()
         self._start_ladder()
+        self._watch_journal()
         self.events.tick.connect(self._check_packet)
         self._check_packet()
 
@@ -90,6 +92,21 @@ class DeskBackground(QObject):
         self._on_sync_status(worker.status)
         worker.start()
 
+    def _watch_journal(self) -> None:
+        """Announce what other processes write to this journal (`card new` from a hook, the
+        headless desk) like this window's own actions: the queue, the ladder and the outbox
+        all hear it within WATCH_EVERY_S."""
+        self.watch = JournalWatch(self.desk.journal)
+        self._watch_timer = QTimer(self)
+        self._watch_timer.setInterval(int(WATCH_EVERY_S * 1000))
+        self._watch_timer.timeout.connect(self._look)
+        self._watch_timer.start()
+
+    def _look(self) -> None:
+        change = self.watch.poll()
+        if change is not None:
+            self.events.announce(change.cards)
+
     def _on_sync_status(self, status: SyncStatus) -> None:
         self.sync_status = status
         self.outages.observe(status)
@@ -97,7 +114,7 @@ class DeskBackground(QObject):
 
     def _start_ladder(self) -> None:
         try:
-            pager = twilio_pager_from(self._secrets)
+            pager = twilio_pager_from(self._secrets, self.desk.settings.twilio_api_url)
         except DeskError as exc:
             log.info("paging off: %s", exc)
             self.paging_changed.emit(PAGING_OFF)
@@ -127,6 +144,10 @@ class DeskBackground(QObject):
                                               lambda: service.recipients.roster, self.desk.clock))
 
     def stop(self) -> None:
+        timer = getattr(self, "_watch_timer", None)
+        if timer is not None:
+            timer.stop()
+            self.watch.close()
         for part in (self.scheduler, self.sync_worker):
             stop = getattr(part, "stop", None)
             if stop is not None:

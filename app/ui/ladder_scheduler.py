@@ -33,7 +33,8 @@ class LadderScheduler(QObject):
         super().__init__(parent)
         self.events = events
         queued = Qt.ConnectionType.QueuedConnection
-        self._changed.connect(events.announce, queued)
+        self._changed.connect(self._announce_own, queued)
+        self._echo = False
         self._error.connect(events.error, queued)
         self.runner = EscalationScheduler(
             service, events.clock, QtScheduler(), poll_every_s=poll_every_s,
@@ -48,6 +49,15 @@ class LadderScheduler(QObject):
     def stop(self) -> None:
         self.runner.stop()
 
+    def _announce_own(self, cards: object) -> None:
+        # The ladder's own writes reach every screen, but must not wake the ladder again: it
+        # already planned its next wake when it wrote them.
+        self._echo = True
+        try:
+            self.events.announce(cards)
+        finally:
+            self._echo = False
+
     def _on_desk_change(self, cards: object) -> None:
-        if self.runner.scheduler.running:
+        if not self._echo and self.runner.scheduler.running:
             self.runner.nudge()

@@ -95,6 +95,8 @@ class MessageBar(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.text = QLabel()
+        # Plain text: a message can quote what someone typed ("<img src=...>" is not HTML).
+        self.text.setTextFormat(Qt.TextFormat.PlainText)
         self.text.setWordWrap(True)
         self.text.setObjectName("messageText")
         close = QToolButton()
@@ -117,7 +119,7 @@ class MessageBar(QWidget):
 
     def _show(self, kind: str, text: str, css: str) -> None:
         self.kind = kind
-        self.text.setText(text)
+        self.text.setText(for_display(text))
         self.text.setStyleSheet(css)
         self.show()
 

@@ -7,8 +7,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
-import keyring.core
 import pytest
 
 from app.adapters.secrets import SecretStore
@@ -74,11 +72,8 @@ def test_qt_scheduler_reaches_the_window_only_through_signals(live, qtbot) -> No
 
 
 @pytest.fixture
-def memory(monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
-    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    return backend
+def memory(memory_keyring: MemoryKeyring) -> MemoryKeyring:
+    return memory_keyring
 
 
 def test_set_credentials_stores_three_secrets(memory, monkeypatch, capsys) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
-import keyring.core
 import pytest
 import requests
 
@@ -16,18 +14,9 @@ from app.clock import FakeClock
 from app.sync.enroll import enroll_desk
 from app.sync.server.twilio_webhook import PATH, WebhookConfig
 from tests.escalation.harness import ALICE, LadderDesk
-from tests.memory_keyring import MemoryKeyring
 from tests.sync.conftest import open_engine
 from tests.sync.loopback import LoopbackStore
 from tests.twilio_standin import TwilioStandIn
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
-    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    return backend
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import keyring
-import keyring.core
 import pytest
 
 from app.adapters.secrets import SecretStore
@@ -16,16 +14,7 @@ from app.models.journal import Journal
 from app.sync.client import StoreClient
 from app.sync.engine import SyncEngine
 from app.sync.enroll import enroll_desk
-from tests.memory_keyring import MemoryKeyring
 from tests.sync.loopback import LoopbackStore
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
-    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    return backend
 
 
 @pytest.fixture

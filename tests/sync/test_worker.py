@@ -45,4 +45,4 @@ def test_worker_pushes_on_change_and_announces_pulled_cards(
         assert worker.status.online
     finally:
         worker.stop()
-    assert not worker._pusher.isRunning()
+    assert not any(t.is_alive() for t in worker.loops._threads if t.name == "sync-push")

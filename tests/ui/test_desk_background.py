@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import keyring
-import keyring.core
 import pytest
 from PySide6.QtCore import Qt
 
@@ -15,15 +13,6 @@ from app.ui.background import PAGING_OFF, DeskBackground
 from app.ui.events import DeskEvents
 from app.ui.handover_dialog import HandoverDialog
 from app.ui.launch import fill_if_empty
-from tests.memory_keyring import MemoryKeyring
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
-    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    return backend
 
 
 def test_no_credentials_means_paging_off_shown(qtbot: Any, desk: Desk, events: DeskEvents,
