@@ -22,6 +22,7 @@ from typing import Any
 
 from app.bootstrap import Desk, build_desk
 from app.cli import emit
+from app.runtime.facts import DeskFacts
 from app.services.card import Card
 from app.services.desk_sources import desk_packet
 from app.services.handover import HandoverService
@@ -36,6 +37,8 @@ def _desk(args: argparse.Namespace) -> Desk:
 
 
 def _service(desk: Desk, args: argparse.Namespace) -> HandoverService:
+    if args.shifts is None:  # the desk's own plan (the `shifts` setting), as in the window
+        return desk.handover
     return HandoverService(desk.journal, desk.rules, load_shifts(args.shifts), desk.clock)
 
 
@@ -71,9 +74,17 @@ def _print_text(sheet: HandoverSheet) -> None:
         emit("read back before accepting (*): " + " ".join(sheet.critical_numbers))
 
 
+def draft(desk: Desk, args: argparse.Namespace) -> HandoverSheet:
+    """The sheet with the facts every front end reports (rota, link, ladders): the window's."""
+    facts = DeskFacts(desk)
+    return _service(desk, args).draft(getattr(args, "outgoing", "") or "",
+                                      on_call=facts.on_call(), escalations=facts.escalations(),
+                                      sync=facts.sync())
+
+
 def cmd_handover(args: argparse.Namespace) -> int:
     with closing(_desk(args)) as desk:
-        sheet = _service(desk, args).draft(args.outgoing or "")
+        sheet = draft(desk, args)
         if args.out:
             from app.ui.print_sheets import handover_job
 

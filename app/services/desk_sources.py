@@ -4,9 +4,11 @@ without either; this is where a running desk fills them in)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
+from app.models.journal import Journal
 from app.services.breakglass import BreakGlassPacket, build_packet
 from app.services.card import Card
 from app.services.desk_facts import ContactLine, DeskLink, OnCallLine, SyncFacts
@@ -74,12 +76,19 @@ def sync_facts(status: SyncStatus | None, outages: list[tuple[datetime, datetime
                      alerts=tuple(alerts))
 
 
+#: desk_meta key holding the last link outages (JSON [[from, until or null], ...]).
+OUTAGES_KEY = "sync.outages"
+KEEP_OUTAGES = 50
+
+
 class OutageLog:
     """Link outages as the desk saw them (from the sync status changes), for the handover's
-    "link outages this shift" and the break-glass trigger."""
+    "link outages this shift" and the break-glass trigger. Kept in the journal's meta, so the
+    handover printed by another process (or after a restart) still reports them."""
 
-    def __init__(self) -> None:
-        self.outages: list[tuple[datetime, datetime | None]] = []
+    def __init__(self, journal: Journal | None = None) -> None:
+        self._journal = journal
+        self.outages: list[tuple[datetime, datetime | None]] = load_outages(journal)
 
     def observe(self, status: SyncStatus) -> None:
         if not status.enrolled or status.since is None:
@@ -89,6 +98,21 @@ class OutageLog:
             self.outages.append((status.since, None))
         elif status.online and ongoing:
             self.outages[-1] = (self.outages[-1][0], status.since)
+        else:
+            return
+        del self.outages[:-KEEP_OUTAGES]
+        if self._journal is not None:
+            self._journal.set_meta(OUTAGES_KEY, json.dumps(
+                [[a.isoformat(), b.isoformat() if b else None] for a, b in self.outages]))
+
+
+def load_outages(journal: Journal | None) -> list[tuple[datetime, datetime | None]]:
+    raw = journal.get_meta(OUTAGES_KEY) if journal is not None else None
+    try:
+        return [(datetime.fromisoformat(a), datetime.fromisoformat(b) if b else None)
+                for a, b in json.loads(raw or "[]")]
+    except (ValueError, TypeError):  # written by hand or by a bug: start a new log
+        return []
 
 
 def desk_packet(plan: ShiftPlan, desk_code: str, cards: Sequence[Card], rules: DispatchRules,

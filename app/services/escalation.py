@@ -87,11 +87,7 @@ class EscalationService:
         return derive(self.journal.card(card_id), self.journal.entries(card_id), self.ladder)
 
     def states(self, *, active_only: bool = False) -> list[LadderState]:
-        """Ladders of the open cards; ``active_only`` skips, without reading their entries,
-        cards whose ladder an acknowledgement has already stopped."""
-        return [derive(c, self.journal.entries(c["id"]), self.ladder)
-                for c in self.journal.cards(open_only=True)
-                if not (active_only and c.get("acknowledged_at"))]
+        return ladder_states(self.journal, self.ladder, active_only=active_only)
 
     def opted_out(self) -> frozenset[str]:
         return opted_out(self.journal.entries(PAGER_CARD))
@@ -311,6 +307,16 @@ class EscalationService:
         if newest > since:
             self.journal.set_meta(_REPLIES_CURSOR, newest.isoformat())
         return result.touched
+
+
+def ladder_states(journal: Journal, ladder: Ladder, *, active_only: bool = False
+                  ) -> list[LadderState]:
+    """Ladders of the open cards; ``active_only`` skips, without reading their entries,
+    cards whose ladder an acknowledgement has already stopped. Needs no pager: any front end
+    can show where each ladder stands."""
+    return [derive(c, journal.entries(c["id"]), ladder)
+            for c in journal.cards(open_only=True)
+            if not (active_only and c.get("acknowledged_at"))]
 
 
 def escalation_lines(states: Iterable[LadderState], ladder: Ladder) -> list[EscalationLine]:

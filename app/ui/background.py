@@ -17,11 +17,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.adapters.secrets import SecretStore
 from app.bootstrap import Desk, build_escalation, build_sync, twilio_pager_from
 from app.errors import DeskError
+from app.runtime.facts import DeskFacts
 from app.runtime.watch import WATCH_EVERY_S, JournalWatch
 from app.services.breakglass import packet_due
 from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
-from app.services.desk_sources import OutageLog, on_call_lines, sync_facts
-from app.services.escalation import EscalationService, escalation_lines
+from app.services.desk_sources import OutageLog
+from app.services.escalation import EscalationService
 from app.sync.protocol import DeskSeen
 from app.sync.status import SyncStatus
 from app.ui.events import DeskEvents
@@ -42,7 +43,9 @@ class DeskBackground(QObject):
         super().__init__(parent)
         self.desk, self.events = desk, events
         self._secrets = secrets or SecretStore()
-        self.outages = OutageLog()
+        self.outages = OutageLog(desk.journal)
+        self.facts = DeskFacts(desk, live_sync=lambda: self.sync_status,
+                               outages=lambda: self.outages.outages, desks=self._engine_desks)
         self.sync_status: SyncStatus | None = None
         self.sync_worker: object | None = None
         self.ladder: EscalationService | None = None
@@ -164,11 +167,10 @@ class DeskBackground(QObject):
     # -- facts for the handover sheet and the wallboard -----------------------------------
 
     def on_call(self, now: datetime) -> Sequence[OnCallLine] | None:
-        roster = self.desk.roster.roster
-        return on_call_lines(roster, now) if roster.contacts else None
+        return self.facts.on_call(now)
 
     def sync(self) -> SyncFacts | None:
-        return sync_facts(self.sync_status, self.outages.outages, self._engine_desks())
+        return self.facts.sync()
 
     def _engine_desks(self) -> tuple[DeskSeen, ...]:
         engine = getattr(self.sync_worker, "engine", None)
@@ -180,11 +182,6 @@ class DeskBackground(QObject):
         return {d.desk_id: d.last_seen for d in self._engine_desks() if d.last_seen}
 
     def escalations(self) -> Mapping[str, EscalationLine] | None:
-        if self.ladder is None:
-            return None
-        try:
-            states = self.ladder.states(active_only=True)
-        except DeskError as exc:
-            log.warning("ladder state unavailable: %s", exc)
-            return None
-        return {line.card_id: line for line in escalation_lines(states, self.ladder.ladder)}
+        # Read from the journal with the configured ladder: the same lines the command line's
+        # handover prints, and shown even when this desk cannot page.
+        return self.facts.escalations()

@@ -1,0 +1,55 @@
+"""The facts every front end reports the same way: who is on call, the link and its outages,
+where each ladder stands. The window passes its live sync status; a command line process reads
+what the journal keeps (the last sync, the outages, the entries set aside), so
+`dispatch-desk handover` prints the sheet the window would."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+
+from app.bootstrap import Desk
+from app.errors import DeskError
+from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
+from app.services.desk_sources import load_outages, on_call_lines, sync_facts
+from app.services.escalation import escalation_lines, ladder_states
+from app.services.ladder import load_ladder
+from app.sync.enroll import enrolled
+from app.sync.protocol import DeskSeen
+from app.sync.status import SyncStatus, initial_status
+
+log = logging.getLogger(__name__)
+
+
+class DeskFacts:
+    def __init__(self, desk: Desk, *, live_sync: Callable[[], SyncStatus | None] | None = None,
+                 outages: Callable[[], list[tuple[datetime, datetime | None]]] | None = None,
+                 desks: Callable[[], Sequence[DeskSeen]] | None = None) -> None:
+        self.desk = desk
+        self._live_sync, self._outages, self._desks = live_sync, outages, desks
+
+    def on_call(self, now: datetime | None = None) -> Sequence[OnCallLine] | None:
+        roster = self.desk.roster.roster
+        return on_call_lines(roster, now or self.desk.clock.now()) if roster.contacts else None
+
+    def sync(self) -> SyncFacts | None:
+        if self._live_sync is not None:
+            status = self._live_sync()
+        else:
+            try:
+                status = initial_status(self.desk.journal, enrolled=enrolled(self.desk.journal))
+            except DeskError as exc:  # no keyring here: the sheet says "not synced"
+                log.info("sync facts unavailable: %s", exc)
+                return None
+        outages = self._outages() if self._outages else load_outages(self.desk.journal)
+        return sync_facts(status, outages, self._desks() if self._desks else ())
+
+    def escalations(self) -> Mapping[str, EscalationLine] | None:
+        try:
+            ladder = load_ladder(self.desk.settings.ladder)
+            states = ladder_states(self.desk.journal, ladder, active_only=True)
+        except DeskError as exc:
+            log.warning("ladder state unavailable: %s", exc)
+            return None
+        return {line.card_id: line for line in escalation_lines(states, ladder)}
