@@ -25,7 +25,7 @@ from app.services.escalation import EscalationService
 from app.services.handover import HandoverService
 from app.services.ladder import load_ladder
 from app.services.recipients import Recipients
-from app.services.roster import Roster
+from app.services.roster import Roster, RoutingMatrix
 from app.services.roster_store import DeskRoster
 from app.services.rules import DispatchRules, load_rules
 from app.services.shifts import ShiftPlan, load_shifts
@@ -113,6 +113,10 @@ def build_escalation(desk: Desk, pager: Pager, *, ladder_file: Path | None = Non
             log.warning("roster file not reloaded: %s", exc)
         return roster_store.roster
 
-    recipients = Recipients(current_roster, routing=roster_store.routing,
+    def current_routing() -> RoutingMatrix:
+        current_roster()  # re-reads the file when it changed
+        return roster_store.routing
+
+    recipients = Recipients(current_roster, routing=current_routing,
                             hours=desk.rules.business_hours, default_group=default_group)
     return EscalationService(desk.journal, ladder, pager, recipients, desk.clock)

@@ -26,21 +26,26 @@ class Recipients:
     """
 
     def __init__(self, roster: Roster | Callable[[], Roster], *,
-                 routing: RoutingMatrix | None = None, hours: OperatingHours | None = None,
+                 routing: RoutingMatrix | Callable[[], RoutingMatrix] | None = None,
+                 hours: OperatingHours | None = None,
                  default_group: str | None = None,
                  group_for: Callable[[CardState, datetime], str | None] | None = None) -> None:
         # A callable is asked at every step, so a rota edited during the shift is used.
         self._roster = roster if callable(roster) else (lambda: roster)
-        self._routing, self._hours, self._default = routing, hours, default_group
+        # The routing matrix the same way: one edited mid-shift routes the next page.
+        self._routing: Callable[[], RoutingMatrix] | None = (
+            None if routing is None else routing if callable(routing) else (lambda: routing))
+        self._hours, self._default = hours, default_group
         self._group_for = group_for
 
     def group(self, card: CardState, at: datetime) -> str | None:
         if self._group_for is not None:
             return self._group_for(card, at)
         if self._routing is not None and self._hours is not None:
+            routing = self._routing()
             site = str(card.get("site") or "")
-            band = time_band(at, self._routing.hours_for(site, self._hours))
-            found = self._routing.match(str(card.get("category") or ""), site, band,
+            band = time_band(at, routing.hours_for(site, self._hours))
+            found = routing.match(str(card.get("category") or ""), site, band,
                                         str(card["priority"]))
             if found is not None:
                 return found[1].route.group
