@@ -37,7 +37,7 @@ from app.services.queue import queue_rows
 from app.services.shifts import load_shifts
 from tests.handover.conftest import pdf_text
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLEAR = "\x1b[2J\x1b[H"
 CLIPBOARD = "\x1b]52;c;cm0gLXJmIH4vCg==\x07"  # OSC 52: put "rm -rf ~/" on the clipboard
 OVERPRINT = "real text\r\b\b\bFAKE"
