@@ -1,7 +1,7 @@
 """Every setting in settings.toml is honoured by every command that uses it: one row per
 (setting, command), each with a value only that setting could have produced. (`store_url` is
-shown by the sync tests on enrolled desks, `twilio_api_url` by the headless desk's test,
-`font_scale` by the window's.)"""
+shown by the sync tests on enrolled desks and `twilio_api_url` by the headless desk's test;
+`font_scale` is the window's alone.)"""
 
 from __future__ import annotations
 
