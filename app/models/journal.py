@@ -245,6 +245,17 @@ class Journal(SyncLedger):
         with db.read_connection(self._engine, self.path) as conn:
             return [json.loads(r[0]) for r in conn.execute(text(sql), params)]
 
+    def last_seqs(self, *, open_only: bool = False) -> dict[str, int]:
+        """card id -> the highest local seq among its entries: it moves whenever an entry for
+        the card arrives, whatever its stamp (a cheap "did this card change?")."""
+        sql = "SELECT e.card_id, max(e.seq) FROM entries e"
+        if open_only:
+            sql += (" JOIN cards c ON c.id = e.card_id WHERE c.status IN ("
+                    + ",".join(f"'{s}'" for s in OPEN_STATUSES) + ")")
+        with db.read_connection(self._engine, self.path) as conn:
+            rows = conn.exec_driver_sql(sql + " GROUP BY e.card_id")
+            return {str(r[0]): int(r[1]) for r in rows}
+
     def count_cards(self) -> int:
         with db.read_connection(self._engine, self.path) as conn:
             return int(conn.exec_driver_sql("SELECT count(*) FROM cards").scalar() or 0)

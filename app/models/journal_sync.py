@@ -115,6 +115,7 @@ class SyncLedger:
         entries: Iterable[Entry],
         cursor: tuple[str, str] | None = None,
         set_aside: Sequence[quarantine.SetAside] = (),
+        touched: set[str] | None = None,
     ) -> int:
         """Store entries that came from the store (and, with them, the pull cursor and what the
         page set aside), folding every card they touch so arrival order never matters.
@@ -122,7 +123,7 @@ class SyncLedger:
         # Raw sqlite3 on the pull path too: a reconnecting desk applies thousands of entries.
         with db.raw_write(self._engine, self.path) as cur:
             added = remote.apply_page(cur, entries, set_aside, self._hlc, self._now_iso(),
-                                      upsert_parking, self.own_seqs)
+                                      upsert_parking, self.own_seqs, touched)
             cur.execute(_SETTLE_NUMBERS)
             if cursor is not None:
                 cur.execute(_SET_META_RAW, cursor)

@@ -86,9 +86,11 @@ def apply_page(
     noted_at: str,
     upsert_card: Callable[[sqlite3.Cursor, CardState], None],
     own: set[int],
+    touched: set[str] | None = None,
 ) -> int:
     """Insert the page's entries, fold every card they touch, record what is set aside.
-    Returns how many entries were new to this journal."""
+    Returns how many entries were new to this journal; `touched` gets the ids of the cards
+    that had new ones (not those whose entries were only our own coming back)."""
     added: dict[str, list[Entry]] = {}
     for entry in entries:
         params = {**entry.to_wire(), "payload": entry.payload_json(),
@@ -110,4 +112,6 @@ def apply_page(
         if state is not None:
             upsert_card(cur, state)
     quarantine.record(cur, aside, noted_at)
+    if touched is not None:
+        touched.update(added)
     return sum(len(v) for v in added.values())

@@ -233,12 +233,13 @@ class SyncEngine:
                     self._store_replaced()
                     continue
                 _check_forward(cursor, page.cursor)
+                # Only cards with entries new here count: this desk's own entries come back
+                # in every pull, and announcing them would wake the ladder for nothing.
                 added += self.journal.apply_remote(page.entries, (CURSOR_KEY, page.cursor),
-                                                   page.set_aside)
+                                                   page.set_aside, cards)
                 if page.set_aside:
                     log.warning("set aside %d pulled entries (dispatch-desk journal "
                                 "quarantine): %s", len(page.set_aside), page.set_aside[0].reason)
-                cards.update(e.card_id for e in page.entries)
                 wait = 0.0
                 if not page.more:
                     break

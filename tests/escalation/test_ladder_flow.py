@@ -201,3 +201,25 @@ def test_every_ladder_entry_reads_as_words_on_the_timeline(desk, twilio, clock):
     assert "Tier 1/4: paging Alice Primary by SMS + call" in titles
     assert "Tier 2/4: paging Bob Backup by SMS + call" in titles
     assert any("FAILED (try 1)" in t for t in titles)
+
+
+def test_an_older_stamped_ack_from_another_desk_reaches_the_cached_ladder_state(
+    desk: LadderDesk, clock: FakeClock
+) -> None:
+    """Ladder states are re-derived only for cards that changed; an entry stamped before the
+    card's newest one (another desk's acknowledgement, pulled late) still counts as a change."""
+    from app.models.entry import Entry, uuid7
+
+    card_id = desk.register("P1")
+    desk.service.run_due()
+    [state] = desk.service.states(active_only=True)
+    assert state.ack is None and state.steps
+    first = desk.journal.entries(card_id)[0]
+    other = first.desk_id + "z"  # sorts right after the registration, before the step
+    older = f"{first.hlc.rsplit('.', 1)[0]}.{other}"
+    ack = Entry(uuid7(int(clock.now().timestamp() * 1000)), card_id, "card.ack",
+                {"who": "L. Fischer", "how": "phone"}, older, other, "B. Other", 1, 7)
+    desk.journal.apply_remote([ack])
+    assert desk.journal.card(card_id)["last_hlc"] > older  # the card's newest stamp is unmoved
+    [after] = desk.service.states()
+    assert after.ack is not None and after.ack.who == "L. Fischer"
