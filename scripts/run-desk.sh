@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up and open the desk on its embedded defaults: a local journal, no server.
-# Extra arguments go to dispatch-desk (for example --demo, or --journal PATH).
+# Extra arguments go to dispatch-desk: --demo (one demo journal, reused; --demo --fresh starts
+# it anew), --wallboard, --journal PATH, or a command (`server`, `card list`, ...).
+# The setup installs the server extras too, so `dispatch-desk server` works after it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup-env.sh
+EXTRAS="server" bash scripts/setup-env.sh
 exec .venv/bin/dispatch-desk "$@"

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The one test command (README and .ci/run): set up, lint, type-check, layering, then pytest.
+# The store's tests run on a PostgreSQL cluster of their own, started here and stopped when
+# this script ends (scripts/ensure-postgres.sh), unless DD_TEST_POSTGRES_URL names a server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXTRAS="server,test" EXTRA_DEBS="poppler-utils" bash scripts/setup-env.sh
-bash scripts/ensure-postgres.sh
+# shellcheck source=scripts/ensure-postgres.sh
+source scripts/ensure-postgres.sh
 export QT_QPA_PLATFORM=offscreen
 V=.venv/bin
 echo "== ruff";  $V/ruff check app tests bench

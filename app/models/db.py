@@ -7,6 +7,7 @@ Every connection runs in WAL mode with `synchronous=FULL` (a commit is on disk b
 
 from __future__ import annotations
 
+import glob
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -123,10 +124,22 @@ def current_revision(engine: Engine, path: Path | str) -> str | None:
         return str(row[0]) if row else None
 
 
+BACKUP_INFIX = ".before-"
+
+
 def migrate(engine: Engine, path: Path | str, target: str = "head") -> None:
-    """Bring the journal to `target` with Alembic (skipped when it is already at the head)."""
-    if target == "head" and current_revision(engine, path) == HEAD_REVISION:
+    """Bring the journal to `target` with Alembic (skipped when it is already at the head).
+
+    Before migrating a journal that has data, a copy is made beside it
+    (`journal.sqlite.before-0003`, SQLite's online backup, so what sits in the WAL is in it);
+    it is kept until the next start that finds the journal already migrated, which removes it.
+    """
+    revision = current_revision(engine, path)
+    if target == "head" and revision == HEAD_REVISION:
+        _remove_backups(Path(path))
         return
+    if revision is not None:
+        _back_up(engine, Path(path), HEAD_REVISION if target == "head" else target)
     # Imported here: Alembic costs ~100 ms to load and an up-to-date journal never needs it.
     from alembic import command
     from alembic.config import Config
@@ -140,3 +153,27 @@ def migrate(engine: Engine, path: Path | str, target: str = "head") -> None:
             conn.commit()
     except DBAPIError as exc:
         raise translate(exc, path) from exc
+
+
+def _back_up(engine: Engine, path: Path, target: str) -> None:
+    backup = path.with_name(f"{path.name}{BACKUP_INFIX}{target}")
+    raw = engine.raw_connection()
+    try:
+        source = cast(sqlite3.Connection, raw.driver_connection)
+        with sqlite3.connect(backup) as copy:
+            source.backup(copy)
+        copy.close()
+    except sqlite3.Error as exc:
+        raise JournalError(
+            f"journal {path} was not migrated: its backup {backup} could not be written ({exc})"
+        ) from exc
+    finally:
+        raw.close()
+
+
+def _remove_backups(path: Path) -> None:
+    """A start on a migrated journal succeeded: the copies made before migrating can go."""
+    if not path.name:
+        return
+    for old in path.parent.glob(f"{glob.escape(path.name)}{BACKUP_INFIX}*"):
+        old.unlink(missing_ok=True)

@@ -1,15 +1,16 @@
 """`dispatch-desk` with no subcommand: build the Qt application, the Desk and the window.
 
-`--demo` opens on a demo shift (a fresh journal in the user data folder, or the `--journal`
-given, filled only if it has no cards yet); `--wallboard` opens the wallboard instead of the
-desk window.
+`--demo` opens on a demo shift: one demo journal in the user data folder, reused from run to
+run (`--demo --fresh` starts it anew), or the `--journal` given; it is filled only if it has no
+cards yet. `--wallboard` opens the wallboard instead of the desk window.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -19,21 +20,43 @@ from PySide6.QtCore import QObject, QSettings
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.bootstrap import Desk, build_desk
-from app.clock import SystemClock
 from app.config import APP_NAME
 from app.errors import DeskError
 from app.services.demo import fill_demo
 from app.services.queue import QueueRow, next_deadline, record_due_breaches
-from app.services.roster_store import DEFAULT_EXAMPLE
+from app.services.roster_store import DEFAULT_EXAMPLE, roster_path_for
 from app.ui.background import DeskBackground
 from app.ui.events import DeskEvents
 from app.ui.style import apply_font_scale
 
 
-def demo_journal_path(now: datetime) -> Path:
-    """A fresh demo journal per run, so a demo never mixes with a real shift's cards."""
-    folder = user_data_path(APP_NAME, appauthor=False) / "demo"
-    return folder / f"demo-{now:%Y%m%d-%H%M%S}.sqlite"
+def demo_journal_path() -> Path:
+    """The demo's own journal, apart from the real one so a demo never mixes with a real
+    shift's cards; the same file every run, so the CLI can be pointed at it (`--journal`)."""
+    return user_data_path(APP_NAME, appauthor=False) / "demo" / "demo.sqlite"
+
+
+def discard_demo_journal(path: Path) -> None:
+    """`--demo --fresh`: remove the demo journal (with its WAL files and demo rota) so the
+    demo starts anew. Only ever the demo folder's own file, never a `--journal` given."""
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        path.with_name(name).unlink(missing_ok=True)
+    roster_path_for(path).unlink(missing_ok=True)
+
+
+NO_DISPLAY = (
+    "no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set): run it "
+    "from a desktop session, or headless with QT_QPA_PLATFORM=offscreen (nothing is shown), "
+    "or use the command line (dispatch-desk --help)"
+)
+
+
+def check_display(environ: Mapping[str, str]) -> None:
+    """On Linux without any display Qt aborts the process; say so in one line instead."""
+    if not sys.platform.startswith("linux") or environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY")):
+        raise DeskError(NO_DISPLAY)
 
 
 def fill_if_empty(desk: Desk) -> int:
@@ -136,16 +159,27 @@ def run_window(args: argparse.Namespace) -> int:
     from app.cli import settings_from
 
     settings = settings_from(args)
+    if QApplication.instance() is None:
+        check_display(os.environ)
+    demo = bool(getattr(args, "demo", False))
+    if getattr(args, "fresh", False) and (not demo or args.journal is not None):
+        raise DeskError("--fresh goes with --demo alone: it starts the demo journal anew "
+                        "and never removes a --journal given")
+    if demo and args.journal is None:
+        settings = replace(settings, journal=demo_journal_path())
+        if args.fresh:
+            discard_demo_journal(settings.journal_path)
+        # Where the demo is, so the command line can look at the same cards.
+        print(f"demo journal: {settings.journal_path} (see it on the command line: "
+              f"dispatch-desk card list --journal {settings.journal_path})", file=sys.stderr)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setOrganizationName(APP_NAME)
     app.setApplicationName(APP_NAME)
     apply_font_scale(app, settings.font_scale)
-    if getattr(args, "demo", False) and args.journal is None:
-        settings = replace(settings, journal=demo_journal_path(SystemClock().now()))
     desk = build_desk(settings)
     try:
-        if getattr(args, "demo", False):
+        if demo:
             fill_if_empty(desk)
         events = DeskEvents(desk.clock)
         background = DeskBackground(desk, events)

@@ -1,8 +1,10 @@
 """The store under test, on SQLite and on PostgreSQL.
 
-PostgreSQL must run on 127.0.0.1:5432 (user postgres, trust auth); each test session creates
-its own uniquely named database and drops it at the end. Without PostgreSQL these tests FAIL
-and say so: a store that was never tested on its production database is not tested.
+PostgreSQL is the server DD_TEST_POSTGRES_URL names (user postgres or any user that may CREATE
+DATABASE); the test command (scripts/run-tests.sh) starts a cluster of its own and sets it. Each
+test session creates its own uniquely named database and drops it at the end. Without
+PostgreSQL these tests FAIL and say so: a store that was never tested on its production
+database is not tested.
 """
 
 from __future__ import annotations
@@ -19,21 +21,28 @@ import pytest
 from app.clock import FakeClock
 from tests.store.harness import Desk, ThreadStore, new_desk
 
-PG_ADMIN = os.environ.get("DISPATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get("DD_TEST_POSTGRES_URL", "")
 
 
 @contextmanager
 def pg_database() -> Iterator[str]:
     """A new, uniquely named PostgreSQL database as a SQLAlchemy URL; dropped afterwards."""
     name = f"dd_store_test_{os.getpid()}_{os.urandom(3).hex()}"
+    if not PG_ADMIN:
+        pytest.fail(
+            "DD_TEST_POSTGRES_URL is not set. These store tests need PostgreSQL: run them "
+            "through bash scripts/run-tests.sh (it starts a cluster of its own), or set "
+            "DD_TEST_POSTGRES_URL=postgresql://USER@HOST:PORT/postgres, a server where that "
+            "user may CREATE DATABASE.",
+            pytrace=False,
+        )
     try:
         admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
         pytest.fail(
             f"PostgreSQL is not reachable at {PG_ADMIN} ({exc}). These store tests need it: "
-            "start PostgreSQL on 127.0.0.1:5432 with trust auth for user postgres (on Debian: "
-            "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start), or "
-            "point DISPATCH_TEST_PG at a server where that user may CREATE DATABASE.",
+            "run them through bash scripts/run-tests.sh (it starts a cluster of its own), or "
+            "point DD_TEST_POSTGRES_URL at a server where that user may CREATE DATABASE.",
             pytrace=False,
         )
     with admin:
