@@ -38,7 +38,7 @@ from app.sync.server.storage import Store
 from app.sync.server.tables import entries as entries_table
 from tests.store.harness import ProcessStore
 
-PG_ADMIN = os.environ.get("DISPATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get("DD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TOTAL, BATCH, WAKE_ROUNDS, IDLE_POLLS, IDLE_WINDOW_S = 10_000, 500, 60, 200, 5.0
 
 

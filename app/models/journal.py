@@ -56,8 +56,15 @@ class Journal(SyncLedger):
         self._clock = clock
         self._engine = db.make_engine(path)
         db.migrate(self._engine, path)
-        with db.write_transaction(self._engine, path) as conn:
-            self.desk_id = self._meta(conn, "desk_id") or self._init_meta(conn, "desk_id")
+        # A read first: opening a journal (every `card new` from a hook does) must not take
+        # the write lock; only a new journal writes its desk id.
+        with db.read_connection(self._engine, path) as conn:
+            desk_id = self._meta(conn, "desk_id")
+        if desk_id is None:
+            with db.write_transaction(self._engine, path) as conn:
+                desk_id = self._meta(conn, "desk_id") or self._init_meta(conn, "desk_id")
+        self.desk_id = desk_id
+        with db.read_connection(self._engine, path) as conn:
             self._desk_code = self._meta(conn, "desk_code") or "A"
             last = conn.execute(text("SELECT max(hlc) FROM entries")).scalar()
         self._hlc = HybridClock(clock, self.desk_id, last)

@@ -160,25 +160,27 @@ class SyncLedger:
             return int(conn.exec_driver_sql(sql).scalar() or 0)
 
     def mark_acknowledged(self, acks: dict[str, int]) -> None:
-        if not acks:
-            return
-        with db.write_transaction(self._engine, self.path) as conn:
-            conn.execute(
-                text("UPDATE entries SET server_seq=:s WHERE id=:i"),
-                [{"i": i, "s": s} for i, s in acks.items()],
-            )
+        self.record_push(acks)
+
+    def record_push(self, acks: dict[str, int], refused: Sequence[quarantine.SetAside] = (),
+                    counter: tuple[str, int] | None = None) -> None:
+        """One push reply in one transaction: the store's seqs, the refused entries (out of
+        the outbox, listed with the reason) and the card-number counter it holds for us."""
+        with db.raw_write(self._engine, self.path) as cur:
+            cur.executemany("UPDATE entries SET server_seq=? WHERE id=?",
+                            [(s, i) for i, s in acks.items()])
+            cur.executemany("UPDATE entries SET server_seq=-1 WHERE id=?",
+                            [(item.id,) for item in refused])
+            quarantine.record(cur, list(refused), self._now_iso())
+            if counter is not None:
+                cur.execute(_RAISE_COUNTER.text,
+                            {"k": f"counter:{counter[0]}", "v": str(int(counter[1]))})
 
     # -- entries set aside (app/models/quarantine.py) ------------------------------------
 
     def _now_iso(self) -> str:
         return self._clock.now().isoformat()
 
-    def mark_refused(self, items: Sequence[quarantine.SetAside]) -> None:
-        """Own entries the store rejected: out of the outbox (seq -1), listed with the reason."""
-        with db.raw_write(self._engine, self.path) as cur:
-            for item in items:
-                cur.execute("UPDATE entries SET server_seq=-1 WHERE id=?", (item.id,))
-            quarantine.record(cur, list(items), self._now_iso())
 
     def set_aside(self, *, include_resolved: bool = False) -> list[quarantine.SetAside]:
         with db.read_connection(self._engine, self.path) as conn:

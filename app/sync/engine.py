@@ -196,10 +196,7 @@ class SyncEngine:
                 reason = f"the store refused it: {result.reason or 'no reason given'}"
                 parked.append(from_raw(by_id[result.id].to_wire(), None, reason, REFUSED))
                 refused.append(f"{result.id[:8]}: {result.reason or 'no reason given'}")
-        self.journal.mark_acknowledged(acks)
-        if parked:
-            self.journal.mark_refused(parked)
-        self.journal.raise_counter(self.journal.desk_code, reply.desk_counter)
+        self.journal.record_push(acks, parked, (self.journal.desk_code, reply.desk_counter))
         for result in reply.results:
             if result.renumbered:
                 self._renumber(by_id[result.id], result.renumbered)
