@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXTRAS="server,test" EXTRA_DEBS="poppler-utils" bash scripts/setup-env.sh
+# Xvfb, openbox and xdotool for the real-window suite (tests/realwindow): offscreen Qt
+# cannot see focus bugs.
+bash scripts/ensure-xvfb.sh
 # shellcheck source=scripts/ensure-postgres.sh
 source scripts/ensure-postgres.sh
 export QT_QPA_PLATFORM=offscreen

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QKeyCombination, QObject, Qt
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -116,6 +116,10 @@ class ActionRegistry:
                 menu = menus[spec.menu] = bar.addMenu(spec.menu)
             menu.addAction(self._actions[spec.key])  # type: ignore[attr-defined]
 
+    def sequences(self) -> list[QKeySequence]:
+        """Every key of every action (WindowKeys lets them through text fields)."""
+        return [seq for a in self._actions.values() for seq in a.shortcuts()]
+
     def cheat_sheet(self) -> list[tuple[str, str]]:
         """(keys, what) for every action, in table order: the F1 help."""
         out = [(" / ".join(s.shortcuts), s.text.replace("&", "")) for s in self.specs]
@@ -154,3 +158,30 @@ class SlashFocus(QObject):
             return False
         self._target()
         return True
+
+
+class WindowKeys(QObject):
+    """Lets the window's shortcuts through the text fields of the window.
+
+    A QLineEdit claims some chords for editing before shortcuts see them (on X11 Ctrl+U
+    deletes the line and Ctrl+K to its end), so Ctrl+U typed in the command bar, where the
+    cursor sits after every command, never opened the status composer. A chord that is one
+    of the window's own actions is refused to the text field here, and the action fires."""
+
+    def __init__(self, window: QWidget, sequences: Iterable[QKeySequence]) -> None:
+        super().__init__(window)
+        self._window = window
+        self._sequences = tuple(s for s in sequences if not s.isEmpty())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
+        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(event, QKeyEvent):
+            return False
+        if not isinstance(watched, QWidget) or watched.window() is not self._window:
+            return False  # a dialog's or the wallboard's keys are their own
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        pressed = QKeySequence(QKeyCombination(modifiers, Qt.Key(event.key())))
+        if any(s.matches(pressed) == QKeySequence.SequenceMatch.ExactMatch
+               for s in self._sequences):
+            event.ignore()  # not the field's: the shortcut map gets it
+            return True
+        return False

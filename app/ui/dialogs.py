@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -35,6 +37,8 @@ from app.ui import style
 
 ACK_LABELS = {"phone": "by phone", "in_person": "in person", "sms": "by SMS reply",
               "voice": "key pressed in the call", "radio": "by radio"}
+# What counts as an input for the focus rules (a label or a preview does not).
+_INPUTS = (QLineEdit, QComboBox, QPlainTextEdit)
 CLOSURE_LABELS = {"cause": "Cause (or 'unknown')", "workaround": "Workaround",
                   "fix": "Permanent fix", "lessons": "Lessons (one or two)"}
 
@@ -67,7 +71,15 @@ class MessageChoice:
 
 
 class _Form(QDialog):
-    """A titled form with OK/Cancel; Ctrl+Enter submits from any field."""
+    """A titled form with OK/Cancel and the desk's focus rules (issue 15):
+
+    - it opens with the cursor in its first input, never on a button, so the first keys
+      typed land in the field;
+    - no button is default or auto-default: Space or Enter pressed in another widget can
+      never fire OK by accident (a name with a space once pressed OK half typed);
+    - Ctrl+Enter submits from any field; Enter in a line edit submits only when that line
+      is the dialog's one input; Esc cancels (QDialog's own key).
+    """
 
     def __init__(self, parent: QWidget | None, title: str, hint: str = "") -> None:
         super().__init__(parent)
@@ -83,11 +95,48 @@ class _Form(QDialog):
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        self.buttons.accepted.connect(self.accept)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("OK  (Ctrl+Enter)")
+        self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         outer.addWidget(self.buttons)
+        self._no_default_buttons()
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(keys), self, self.accept)
+            QShortcut(QKeySequence(keys), self, self.submit)
+        self._wired = False
+
+    def submit(self) -> None:
+        """OK, Ctrl+Enter or a lone line's Enter: only while OK is enabled (the status
+        message composer disables it for a message that cannot be sent)."""
+        if self.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled():
+            self.accept()
+
+    def inputs(self) -> list[QWidget]:
+        """The form's visible inputs, top to bottom."""
+        found: list[QWidget] = []
+        for row in range(self.form.rowCount()):
+            item = self.form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+            widget = item.widget() if item is not None else None
+            if isinstance(widget, _INPUTS) and not widget.isHidden() and widget.isEnabled():
+                found.append(widget)
+        return found
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        # QDialogButtonBox makes OK the default (and may focus it) as it is shown, which
+        # happens before this: undo it here, then put the cursor in the first field.
+        self._no_default_buttons()
+        inputs = self.inputs()
+        if not self._wired:
+            self._wired = True
+            if len(inputs) == 1 and isinstance(inputs[0], QLineEdit):
+                inputs[0].returnPressed.connect(self.submit)
+        if inputs:
+            inputs[0].setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+
+    def _no_default_buttons(self) -> None:
+        for button in self.findChildren(QPushButton):
+            button.setAutoDefault(False)
+            button.setDefault(False)
 
     def line(self, label: str, text: str = "", placeholder: str = "") -> QLineEdit:
         edit = QLineEdit(text)

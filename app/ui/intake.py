@@ -177,6 +177,13 @@ class IntakeForm(QWidget):
         self.ui.show_matches(cards, emergency, site, self.desk.rules.tz)
         return cards
 
+    def open_at_start(self) -> None:
+        """Ctrl+N / F2: the form from its top, the cursor in its first field, so the first
+        word the caller says lands there (a draft being resumed included)."""
+        self.ui.scroll.verticalScrollBar().setValue(0)
+        self.ui.scroll.horizontalScrollBar().setValue(0)
+        self.ui.first_input().setFocus(Qt.FocusReason.ShortcutFocusReason)
+
     def dismiss(self) -> None:
         """Esc: close without losing anything; the draft stays for the next opening."""
         self.save_draft(force=True)

@@ -177,8 +177,9 @@ class IntakeLayout:
         self.clear_button = QPushButton("Clear")
         self.restore_button = QPushButton("Restore cleared report")
         self.restore_button.hide()
+        # Not a default button: Enter in a field must never register a half-typed report;
+        # Ctrl+Enter registers from anywhere in the form.
         self.register_button = QPushButton("Register  (Ctrl+Enter)")
-        self.register_button.setDefault(True)
         buttons.addWidget(self.clear_button)
         buttons.addWidget(self.restore_button)
         buttons.addStretch(1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
@@ -22,7 +22,13 @@ from PySide6.QtWidgets import (
 
 from app.bootstrap import Desk
 from app.services.desk_sources import desk_packet
-from app.ui.actions import ACTIONS, ActionRegistry, SlashFocus, canned_note_actions
+from app.ui.actions import (
+    ACTIONS,
+    ActionRegistry,
+    SlashFocus,
+    WindowKeys,
+    canned_note_actions,
+)
 from app.ui.background import DeskBackground
 from app.ui.canned_notes import canned_note_handlers
 from app.ui.card_view import CardView
@@ -106,21 +112,27 @@ class DeskWindow(QMainWindow):
             "on_call": lambda: self.side.setCurrentWidget(self.on_call),
             **canned_note_handlers(desk, events, self.card_in_view),
         }
+        self._open_wallboard = open_wallboard
         if open_wallboard is not None:
-            handlers["wallboard"] = open_wallboard
+            handlers["wallboard"] = self.toggle_wallboard
         specs = ACTIONS + canned_note_actions(desk.rules.canned_notes)
         self.registry = ActionRegistry(self, specs, handlers)
         self.registry.build_menus(self.menuBar())
         self._slash = SlashFocus(self.focus_command_bar, self)
+        self._keys = WindowKeys(self, self.registry.sequences())
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self._slash)
+            app.installEventFilter(self._keys)
+        # Esc leaves the on-call tab (the intake form has its own Esc, which keeps a draft).
+        leave = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.on_call, self.leave_side_tab)
+        leave.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
         self.queue.card_chosen.connect(self.card.show_card)
         self.command_bar.open_card.connect(self.show_number)
         self.intake.registered.connect(self._intake_done)
         self.intake.attached.connect(self._intake_done)
-        self.intake.dismissed.connect(lambda: self.side.setCurrentWidget(self.card))
+        self.intake.dismissed.connect(self.leave_side_tab)
         self._restore_layout()
         if self.queue.model.rows:
             self.queue.select_number(self.queue.model.rows[0].number)
@@ -131,8 +143,33 @@ class DeskWindow(QMainWindow):
 
     def open_intake(self) -> None:
         self.side.setCurrentWidget(self.intake)
-        self.intake.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.intake.focusNextChild()
+        self.intake.open_at_start()
+
+    def leave_side_tab(self) -> None:
+        """Esc on a side tab: back to the card, the cursor back in the queue (focus left on
+        a hidden tab would swallow the next keys)."""
+        self.side.setCurrentWidget(self.card)
+        self.queue.focus_table()
+
+    def toggle_wallboard(self) -> None:
+        """F11: one wallboard. Open it (full screen), or close the one that is open; a
+        closed one is shown again rather than built anew, so boards never pile up."""
+        from app.ui.wallboard import WallboardWindow  # loaded only when a board is wanted
+
+        boards = [w for w in QApplication.topLevelWidgets() if isinstance(w, WallboardWindow)]
+        shown = [b for b in boards if b.isVisible()]
+        for board in shown:
+            board.close()
+        if shown or self._open_wallboard is None:
+            return
+        if not boards:
+            self._open_wallboard()
+            boards = [w for w in QApplication.topLevelWidgets()
+                      if isinstance(w, WallboardWindow)]
+        for board in boards[:1]:
+            board.showFullScreen()
+            board.raise_()
+            board.activateWindow()
 
     def open_handover(self) -> None:
         b = self.background
@@ -194,4 +231,5 @@ class DeskWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self._slash)
+            app.removeEventFilter(self._keys)
         super().closeEvent(event)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
 from app.bootstrap import Desk
@@ -72,10 +72,20 @@ class WallboardWindow(QWidget):
         self.setCursor(Qt.CursorShape.BlankCursor)  # nothing to click: no pointer in the way
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMinimumSize(640, 360)
+        # No widgets inside take the keys: the board itself does (Esc and F11 close it).
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._reload(None)
         self.refresh()
         events.changed.connect(self._on_changed)
         events.tick.connect(self.refresh)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        # Esc or F11 (the key that opened it) closes the board; the desk's F11 shows this
+        # same board again rather than another one.
+        if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_F11) and not event.modifiers():
+            self.close()
+            return
+        super().keyPressEvent(event)
 
     # -- data -----------------------------------------------------------------------------
 
