@@ -30,10 +30,23 @@ ENTRY_COLUMNS = "id, card_id, kind, payload, hlc, desk_id, operator, schema, ser
 CARD_ENTRIES = f"SELECT {ENTRY_COLUMNS} FROM entries WHERE card_id=? ORDER BY hlc, id"
 _ACK_IF_WAITING = "UPDATE entries SET server_seq=:s WHERE id=:i AND server_seq IS NULL"
 _NUMBER_HELD = "SELECT 1 FROM cards WHERE number=:number AND id != :id"
+_LOCAL_COPY = ("SELECT server_seq, card_id, kind, payload, hlc, desk_id, operator FROM entries"
+               " WHERE id=?")
+_REPLACE_COPY = (
+    "UPDATE entries SET card_id=:card_id, kind=:kind, payload=:payload, hlc=:hlc,"
+    " desk_id=:desk_id, operator=:operator, schema=:schema, server_seq=:server_seq WHERE id=:id"
+)
+_RESOLVE_REFUSED = ("UPDATE set_aside SET resolved_at=?, resolution='the store holds another"
+                    " copy of this fact; that copy replaced ours' WHERE id=? AND"
+                    " resolved_at IS NULL")
 _DELETE_ENTRY = "DELETE FROM entries WHERE id=?"
 # A fold that raises on entries the catalogue accepted is a bug in this version; these are the
 # errors such a bug raises. The entries are set aside, never lost, and the page goes on.
 FOLD_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def _content(entry: Entry, payload_json: str) -> tuple[str, str, str, str, str, str]:
+    return (entry.card_id, entry.kind, payload_json, entry.hlc, entry.desk_id, entry.operator)
 
 
 def entry_from_row(row: Any) -> Entry:
@@ -92,6 +105,7 @@ def apply_page(
     Returns how many entries were new to this journal; `touched` gets the ids of the cards
     that had new ones (not those whose entries were only our own coming back)."""
     added: dict[str, list[Entry]] = {}
+    replaced: set[str] = set()
     for entry in entries:
         params = {**entry.to_wire(), "payload": entry.payload_json(),
                   "server_seq": entry.server_seq}
@@ -100,13 +114,24 @@ def apply_page(
             added.setdefault(entry.card_id, []).append(entry)
             hlc.observe(entry.hlc)
         elif entry.server_seq is not None:
-            # Our own entry coming back: the store has it, even if its push reply was lost.
-            cur.execute(_ACK_IF_WAITING, {"i": entry.id, "s": entry.server_seq})
+            local = cur.execute(_LOCAL_COPY, (entry.id,)).fetchone()
+            if local is not None and tuple(local[1:]) != _content(entry, params["payload"]):
+                # The same fact written here with other content (two desks recorded one
+                # provider event; the store kept the first copy): the store's copy wins, so
+                # every desk holds the same entry.
+                cur.execute(_REPLACE_COPY, {**params, "server_seq": entry.server_seq})
+                cur.execute(_RESOLVE_REFUSED, (noted_at, entry.id))
+                replaced.add(entry.card_id)
+                hlc.observe(entry.hlc)
+            else:
+                # Our own entry coming back: the store has it, even if its push reply was lost.
+                cur.execute(_ACK_IF_WAITING, {"i": entry.id, "s": entry.server_seq})
     aside = list(set_aside)
-    for card_id in sorted(added):
-        new = added[card_id]
+    for card_id in sorted(set(added) | replaced):
+        new = added.get(card_id, [])
         try:
-            state = _fold_card(cur, card_id, new)
+            state = _fold_card(cur, card_id, new) if new and card_id not in replaced else \
+                fold([entry_from_row(r) for r in cur.execute(CARD_ENTRIES, (card_id,))])
         except FOLD_ERRORS:
             state = _careful_fold(cur, card_id, aside)
         if state is not None:
@@ -114,4 +139,5 @@ def apply_page(
     quarantine.record(cur, aside, noted_at)
     if touched is not None:
         touched.update(added)
+        touched.update(replaced)
     return sum(len(v) for v in added.values())

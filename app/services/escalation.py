@@ -302,7 +302,10 @@ whatever stamp order): a pass over 30 ladders in flight
         """Read SMS replies and finished calls back from the provider; returns touched cards.
         Raises PagerError when the provider cannot be reached (the caller shows it)."""
         now = self.clock.now()
-        running = [s for s in self.states() if s.running]
+        # Only the desk that runs a card's ladder reads its answers: two desks sharing one
+        # Twilio account would otherwise each record every reply (the store keeps one copy).
+        me = self.journal.desk_id
+        running = [s for s in self.states() if s.running and s.owner == me]
         pages = open_pages(running)
         handled = {sid for s in running for sid in s.replies}
         cursor = self.journal.get_meta(_REPLIES_CURSOR)

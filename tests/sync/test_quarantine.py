@@ -164,3 +164,32 @@ def test_the_quarantine_listing_shows_hostile_text_escaped(
     assert main(["--journal", str(a.journal.path), "journal", "quarantine"]) == 0
     out = capsys.readouterr().out
     assert item.id in out and "\x1b" not in out and "unknown field" in out
+
+
+def test_one_provider_event_recorded_by_two_desks_ends_as_one_entry_everywhere(
+    make_desk: DeskFactory
+) -> None:
+    """Two desks reading one Twilio account both record a reply under the id derived from
+    the provider's event; their copies differ (desk, stamp). The store keeps the first; the
+    other desk takes the store's copy on its next pull, so no desk keeps its own version."""
+    from app.models.entry import NewEntry, fact_id
+
+    a, b = make_desk("A"), make_desk("B")
+    card = register(a.journal)
+    a.round()
+    b.round()
+    fact = fact_id("inbound:SM0123")
+    ack = {"who": "L. Fischer", "how": "sms", "sid": "SM0123"}
+    a.journal.write([NewEntry(card, "card.ack", ack, id=fact)], "ladder")
+    b.journal.write([NewEntry(card, "card.ack", ack, id=fact)], "ladder")
+    a.round()
+    b.round()  # refused (another copy is stored), then the store's copy is pulled
+    a.round()
+    mine = {e.id: e for e in a.journal.all_entries()}
+    theirs = {e.id: e for e in b.journal.all_entries()}
+    assert mine == theirs and mine[fact].desk_id == a.journal.desk_id
+    assert b.journal.set_aside_counts()["refused"] == 0
+    [resolved] = b.journal.set_aside(include_resolved=True)
+    assert "replaced ours" in (resolved.resolution or "")
+    assert a.journal.card(card) == b.journal.card(card)
+    assert b.journal.verify() == [] and b.journal.outbox_size() == 0
