@@ -3,6 +3,8 @@
 routes.py    the /v1 API and `create_app`, the one place the parts are put together
 storage.py   identity, enrolment, push and pull over the database (blocking calls)
 push.py      judging and storing a pushed batch; seq in commit order; card numbers
+recheck.py   stored entries judged again by the entry catalogue, once per catalogue version
+limits.py    body caps as bytes arrive, and the failed-authentication rate limit
 enrol.py     one-time codes, desk secrets, credentials
 notify.py    waking long-polls, across processes through PostgreSQL LISTEN/NOTIFY
 database.py  URLs, engines, the store's own Alembic migrations (migrations/)
