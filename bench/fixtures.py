@@ -16,7 +16,8 @@ from pathlib import Path
 
 from app.clock import FakeClock
 from app.models.entry import Entry, HybridClock, uuid7
-from app.models.journal import Journal, _card_params
+from app.models.journal import Journal
+from app.models.journal_sync import card_params
 from app.models.projection import apply
 
 CATEGORIES = ("network", "server", "workstation", "printing", "power", "hvac", "security",
@@ -71,7 +72,7 @@ def build_big_journal(path: Path, total: int = 100_000, open_: int = 2_000,
             entries.append((e.id, e.card_id, e.kind, e.payload_json(), e.hlc, e.desk_id,
                             e.operator, e.schema))
         assert state is not None
-        cards.append(_card_params(state))
+        cards.append(card_params(state))
     con = sqlite3.connect(path)
     with con:
         con.executemany(
