@@ -27,7 +27,7 @@ from app.models.journal_sync import (
 )
 from app.models.projection import OPEN_STATUSES, CardState, apply, fold
 from app.models.remote import entry_from_row as _entry
-from app.protocol.catalogue import PAYLOAD_MAX_BYTES
+from app.protocol.catalogue import COUNTER_MAX, PAYLOAD_MAX_BYTES
 
 _INSERT_ENTRY = text(
     "INSERT INTO entries (id, card_id, kind, payload, hlc, desk_id, operator, schema, server_seq)"
@@ -136,8 +136,15 @@ class Journal(SyncLedger):
 
     def _next_number(self, cur: sqlite3.Cursor) -> str:
         key = f"counter:{self._desk_code}"
-        row = cur.execute(_NEXT_NUMBER_RAW, (key,)).fetchone()
-        return f"{self._desk_code}-{int(row[0]):04d}"
+        while True:
+            row = cur.execute(_NEXT_NUMBER_RAW, (key,)).fetchone()
+            if int(row[0]) > COUNTER_MAX:
+                raise JournalError(f"desk code {self._desk_code} has used every card number; "
+                                   "give this desk a new desk_code")
+            number = f"{self._desk_code}-{int(row[0]):04d}"
+            # A number already on a card here (pulled from a store that had it) is skipped.
+            if cur.execute("SELECT 1 FROM cards WHERE number=?", (number,)).fetchone() is None:
+                return number
 
     def write(self, new: Sequence[NewEntry], operator: str) -> list[Entry]:
         """Append entries and update the cards they touch; durable when this returns.
@@ -165,6 +172,9 @@ class Journal(SyncLedger):
         with db.raw_write(self._engine, self.path) as cur:
             for item in new:
                 payload = item.payload
+                if not isinstance(payload, dict):
+                    raise ValidationError(f"{item.kind}: payload must be an object",
+                                          field="payload")
                 if item.kind == "card.registered" and "number" not in payload:
                     payload = {**payload, "number": self._next_number(cur)}
                 entry = Entry(

@@ -20,8 +20,8 @@ Limits that are part of the protocol:
     card number  1-3 capital letters, '-', 4 to 7 digits, counter 1..9,999,999
     payload      at most 64 KiB as compact JSON, 16 levels deep
     operator     1 to 80 characters, one line
-    times        ISO-8601 with a zone; a "when it happened" time may not be later than the
-                 entry's own stamp plus MAX_STAMP_AHEAD_S
+    times        ISO-8601 with a zone, between 2020 and 2200; a "when it happened" time may not
+                 be later than the entry's own stamp plus MAX_STAMP_AHEAD_S
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any
 from app.errors import ValidationError
 from app.protocol.text import text_problem
 
-CATALOGUE_VERSION = 1
+CATALOGUE_VERSION = 2  # 2: times bounded to 2020-2200
 
 #: How far ahead of the store's clock an entry's stamp may be, and how far a desk's hybrid
 #: clock moves forward on a remote stamp (CockroachDB allows its nodes 500 ms; desks are
@@ -51,6 +51,8 @@ _CARD_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
 # 2020-01-01 and 2200-01-01 in ms: a stamp outside is a broken clock, not a time.
 STAMP_MIN_MS = 1_577_836_800_000
 STAMP_MAX_MS = 7_258_118_400_000
+_TIME_MIN = datetime(2020, 1, 1, tzinfo=UTC)
+_TIME_MAX = datetime(2200, 1, 1, tzinfo=UTC)
 
 # -- card vocabulary (the projection folds these) ---------------------------------------
 
@@ -154,6 +156,12 @@ def _parse_time(value: Any, path: str) -> datetime:
         raise _fail(path, f"{value[:40]!r} is not an ISO-8601 time") from None
     if when.tzinfo is None:
         raise _fail(path, "has no time zone")
+    try:
+        utc = when.astimezone(UTC)
+    except OverflowError:  # year 1 at +14:00: no desk can compute a deadline from it
+        raise _fail(path, f"{value[:40]!r} is out of range") from None
+    if not _TIME_MIN <= utc < _TIME_MAX:
+        raise _fail(path, f"{value[:40]!r} is not between 2020 and 2200")
     return when
 
 

@@ -83,7 +83,7 @@ KNOWN_KINDS: frozenset[str] = KINDS
 
 WIRE_FIELDS = ("id", "card_id", "kind", "payload", "hlc", "desk_id", "operator", "schema")
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _DESK_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _STAMP = re.compile(r"^(\d{15})\.(\d{5})\.(.+)$")
 # Sequence numbers and cursors stay within a signed 64-bit integer (PostgreSQL's BIGINT).
@@ -221,12 +221,13 @@ def parse_wire_entry(obj: Any) -> Entry:
         raise ValidationError("an entry must be a JSON object", field="entry")
     extra = set(obj) - set(WIRE_FIELDS) - {"seq"}
     if extra:
-        raise ValidationError(f"unknown entry fields: {', '.join(sorted(extra))}", field="entry")
+        shown = ", ".join(repr(str(k)[:40]) for k in sorted(extra, key=str)[:5])
+        raise ValidationError(f"unknown entry fields: {shown}", field="entry")
     missing = [k for k in WIRE_FIELDS if k not in obj]
     if missing:
         raise ValidationError(f"entry lacks {', '.join(missing)}", field=missing[0])
     entry_id = obj["id"]
-    if not isinstance(entry_id, str) or not _UUID.fullmatch(entry_id):
+    if not isinstance(entry_id, str) or not UUID_RE.fullmatch(entry_id):
         raise ValidationError("id must be a lower-case UUID string", field="id")
     card_id = _text(obj, "card_id", 36)
     kind = _text(obj, "kind", 40)

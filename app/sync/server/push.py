@@ -23,11 +23,13 @@ from sqlalchemy import Connection, insert, select, update
 
 from app.errors import ValidationError
 from app.models.entry import Entry
+from app.protocol.catalogue import COUNTER_MAX
 from app.sync.protocol import (
     DUPLICATE,
     REJECTED,
     RENUMBER_KIND,
     STORED,
+    UUID_RE,
     PushResult,
     card_number_parts,
     check_stamp_ahead,
@@ -51,8 +53,9 @@ class PushOutcome:
 
 
 def _raw_id(raw: Any) -> str:
+    """The id to answer a rejected entry with: only an id a desk could have made."""
     value = raw.get("id") if isinstance(raw, dict) else None
-    return value[:36] if isinstance(value, str) else ""
+    return value if isinstance(value, str) and UUID_RE.fullmatch(value) else ""
 
 
 def check_entries(raw_entries: Sequence[Any], desk: DeskRecord,
@@ -77,6 +80,11 @@ def check_entries(raw_entries: Sequence[Any], desk: DeskRecord,
             continue
         checked.append(entry)
     return checked
+
+
+def _series(entry: Entry) -> str:
+    parts = card_number_parts(str(entry.payload["number"]))
+    return parts[0] if parts else ""
 
 
 def _same(entry: Entry, row: Any) -> bool:
@@ -140,6 +148,10 @@ class _Numbers:
             self._raise_counter(code, value)
             return None
         fresh = max(self.counter(code), value) + 1
+        if fresh > COUNTER_MAX:
+            raise ValidationError(f"desk code {code} has used every card number up to "
+                                  f"{COUNTER_MAX:,}; give the desk a new desk code",
+                                  field="number")
         new_number = f"{code}-{fresh:04d}"
         self._conn.execute(insert(card_numbers).values(number=new_number, card_id=entry.card_id))
         self._conn.execute(insert(renumbers).values(entry_id=entry.id, number=new_number))
@@ -192,9 +204,23 @@ def store_batch(
                 reason = f"id {entry.id} comes twice in this batch with other content"
                 results.append(PushResult(entry.id, REJECTED, None, reason))
             continue
+        if numbered and desk.desk_code and _series(entry) != desk.desk_code:
+            # Checked only for new entries: a desk enrolled again under another code still
+            # re-sends its old cards (duplicates) after a store restore.
+            reason = (f"payload.number {entry.payload['number']} is not in this desk's "
+                      f"series ({desk.desk_code}-...); a desk numbers only its own cards "
+                      "(enrol it again if its desk code changed)")
+            results.append(PushResult(entry.id, REJECTED, None, reason))
+            continue
         last += 1
         given[entry.id] = (last, entry)
-        hint = numbers.claim(entry) if numbered else None
+        try:
+            hint = numbers.claim(entry) if numbered else None
+        except ValidationError as exc:
+            last -= 1
+            del given[entry.id]
+            results.append(PushResult(entry.id, REJECTED, None, exc.message))
+            continue
         rows.append(
             {
                 "seq": last,

@@ -14,7 +14,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, LargeBinary, String, cast, select, update
 from sqlalchemy.engine import URL
 
 from app.errors import ValidationError
@@ -26,6 +26,37 @@ from app.sync.server.tables import entries, store_meta
 log = logging.getLogger(__name__)
 META_KEY = "catalogue"
 _BATCH = 2000
+
+
+def entry_columns(sqlite: bool) -> list[Any]:
+    """The entries table's columns, text ones read as bytes on SQLite: an older store kept
+    whatever text a desk sent, and one byte that is not UTF-8 would stop the read (the store's
+    start, every pull that reaches the row). PostgreSQL's text is always valid UTF-8."""
+    if not sqlite:
+        return list(entries.c)
+    return [cast(c, LargeBinary).label(c.name) if isinstance(c.type, String) else c
+            for c in entries.c]
+
+
+def decode(raw: Any) -> Any:
+    """A column value as text (bytes that are not UTF-8 become lone surrogates, which the
+    catalogue then refuses by name)."""
+    if isinstance(raw, bytes | memoryview):
+        return bytes(raw).decode("utf-8", "surrogateescape")
+    return raw
+
+
+class Row:
+    """A stored row with its text decoded (columns as attributes, like SQLAlchemy's rows)."""
+
+    def __init__(self, row: Any) -> None:
+        self._values = {str(k): decode(v) for k, v in row._mapping.items()}
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def verdict(row: Any) -> str | None:
@@ -49,6 +80,7 @@ def verdict(row: Any) -> str | None:
 
 
 def recheck(engine: Engine, url: URL) -> int:
+    sqlite = url.get_backend_name() == "sqlite"
     """Mark (or unmark) every stored entry; returns how many are set aside now."""
     with reading(engine, url) as conn:
         done = conn.execute(select(store_meta.c.value).where(store_meta.c.key == META_KEY))
@@ -57,8 +89,9 @@ def recheck(engine: Engine, url: URL) -> int:
     after, marked = 0, 0
     while True:
         with reading(engine, url) as conn:
-            rows = conn.execute(select(entries).where(entries.c.seq > after)
-                                .order_by(entries.c.seq).limit(_BATCH)).all()
+            rows = [Row(r) for r in conn.execute(
+                select(*entry_columns(sqlite)).where(entries.c.seq > after)
+                .order_by(entries.c.seq).limit(_BATCH))]
         if not rows:
             break
         changes = []

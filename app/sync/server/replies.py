@@ -6,6 +6,7 @@ logged with its traceback and answered 500 without details.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Request
@@ -33,8 +34,17 @@ from app.sync.server.storage import ClockSkew, CursorForeign
 log = logging.getLogger(__name__)
 
 
+class AsciiJSON(JSONResponse):
+    """JSON with every non-ASCII character escaped: a reply that quotes what a desk sent (an
+    id, a field name) must not fail to encode it, whatever it held (a lone surrogate)."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False,
+                          separators=(",", ":")).encode("ascii")
+
+
 def error(status: int, code: str, message: str, **extra: object) -> JSONResponse:
-    return JSONResponse(error_body(code, message, **extra), status_code=status)
+    return AsciiJSON(error_body(code, message, **extra), status_code=status)
 
 
 def protocol_refused(sent: str | None) -> JSONResponse:

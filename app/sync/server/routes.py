@@ -98,7 +98,7 @@ Desk = Annotated[DeskRecord, Depends(current_desk)]
 
 
 def _json(body: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(body)
+    return replies.AsciiJSON(body)
 
 
 @router.get(PATH_HEALTH.removeprefix("/v1"), response_model=schemas.HealthReply)
@@ -130,7 +130,7 @@ def _envelope(raw: bytes) -> tuple[datetime, list[Any]]:
         raise ValidationError("body: must be a JSON object" + shape, field="body")
     extra = sorted(str(key) for key in body if key not in _PUSH_FIELDS)
     if extra:
-        raise ValidationError(f"{extra[0][:40]}: unknown field" + shape, field=extra[0][:40])
+        raise ValidationError(f"{extra[0][:40]!r}: unknown field" + shape, field=extra[0][:40])
     missing = [key for key in _PUSH_FIELDS if key not in body]
     if missing:
         raise ValidationError(f"{missing[0]}: Field required" + shape, field=missing[0])

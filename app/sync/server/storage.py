@@ -34,7 +34,7 @@ from app.sync.server.database import make_store_engine, migrate, parse_db_url, r
 from app.sync.server.enrol import DeskRecord, Unauthorized
 from app.sync.server.notify import PgListener, Wakeup, announce
 from app.sync.server.push import check_entries, store_batch
-from app.sync.server.recheck import recheck
+from app.sync.server.recheck import Row, entry_columns, recheck
 from app.sync.server.tables import desks, entries, seq_counter, store_meta
 
 
@@ -63,6 +63,7 @@ class Store:
         self.wakeup = Wakeup()
         self._seen: dict[str, datetime] = {}
         self.shared = self.url.get_backend_name() == "postgresql"
+        self.sqlite = self.url.get_backend_name() == "sqlite"
         self._listener = PgListener(self.url, self.wakeup) if self.shared else None
 
     def start(self) -> None:
@@ -201,12 +202,12 @@ class Store:
 
     def pull(self, cursor: Cursor, limit: int) -> PullPage:
         with reading(self.engine, self.url) as conn:
-            rows = conn.execute(
-                select(entries)
+            rows = [Row(r) for r in conn.execute(
+                select(*entry_columns(self.sqlite))
                 .where(entries.c.seq > cursor.seq)
                 .order_by(entries.c.seq)
                 .limit(limit + 1)
-            ).all()
+            )]
         page = tuple(
             Entry(r.id, r.card_id, r.kind, json.loads(r.payload), r.hlc, r.desk_id, r.operator,
                   r.schema, int(r.seq))
