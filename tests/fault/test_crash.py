@@ -72,6 +72,7 @@ def lane(path: Path, kills: int, seed: int) -> int:
     return len(saved)
 
 
+@pytest.mark.slow  # about 30 s: left out of the quick loop (-m "not slow")
 def test_sigkill_never_loses_a_saved_change(tmp_path: Path) -> None:
     per_lane = -(-KILLS // LANES)
     seed = random.randrange(1 << 30)

@@ -241,6 +241,7 @@ batch_plan = st.tuples(st.integers(0, 1), st.integers(*DRAWN_PER_BATCH),
                        st.integers(*BULK_PER_BATCH), st.integers(0, 2**32))
 
 
+@pytest.mark.slow  # about 30 s: left out of the quick loop (-m "not slow")
 def test_hostile_desks_never_split_honest_ones(world: World, caplog: pytest.LogCaptureFixture,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     started = time.perf_counter()
