@@ -74,8 +74,15 @@ def one_line(value: Any, field: str, what: str, *, limit: int = 200) -> str:
 
 def parse_status(text: str) -> str:
     key = text.strip().lower().replace(" ", "_").replace("-", "_")
-    aliases = {"waiting": WAITING_CUSTOMER, "progress": IN_PROGRESS, "monitoring": RESTORED}
+    # No alias for "waiting": it could be for the customer or for a contractor, and a guess
+    # pauses the recovery clock under the wrong promise. Ask instead (issue 15).
+    aliases = {"progress": IN_PROGRESS, "monitoring": RESTORED}
     key = aliases.get(key, key)
+    choices = [s for s in STATUS_LABELS if key and s.startswith(key)]
+    if key not in STATUS_LABELS and len(choices) > 1:
+        raise ValidationError(
+            f"{text!r} could be {' or '.join(choices)}; type the one you mean", field="status"
+        )
     if key not in STATUS_LABELS:
         raise ValidationError(
             f"unknown status {text!r}; use one of: {', '.join(STATUS_LABELS)}", field="status"

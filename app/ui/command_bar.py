@@ -2,7 +2,9 @@
 
 `/` (outside text fields) or Ctrl+L puts the cursor here (the window's action registry owns
 those keys). The language lives in `app.services.commands`; this widget only completes,
-runs, and remembers. A refused command stays in the bar so nothing typed is lost.
+runs, and remembers. A refused command stays in the bar so nothing typed is lost; a command
+that went through says in words what it did, in the message bar (events.info), which also
+replaces an earlier error so a red line never outlives the mistake it was about.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 from app.bootstrap import Desk
 from app.errors import DeskError
 from app.services.card import STATUS_LABELS, Card
-from app.services.commands import OpenCard, complete, execute, parse
+from app.services.commands import OpenCard, Outcome, complete, describe, parse, perform
 from app.ui.events import DeskEvents
 
 HISTORY_KEPT = 200
@@ -55,27 +57,32 @@ class CommandBar(QLineEdit):
             return None
         self._hide_popup()
         try:
-            command = parse(line)
+            # The journal's own desk code: a bare `16` is this desk's B-0016.
+            command = parse(line, self.desk.journal.desk_code)
         except DeskError as exc:
             self.events.error.emit(str(exc))
             return None
+        outcome: Outcome | None
         if isinstance(command, OpenCard):
             try:
-                card: Card | None = self.desk.cards.get(command.number)
+                card = self.desk.cards.get(command.number)
             except DeskError as exc:  # a read: nothing changed, so no `changed` announcement
                 self.events.error.emit(str(exc))
                 return None
+            outcome = Outcome(card, describe(command, card))
         else:
-            card = self.events.run(lambda: execute(command, self.desk.cards, self.desk.operator))
-        if card is None:
+            outcome = self.events.run(
+                lambda: perform(command, self.desk.cards, self.desk.operator)
+            )
+        if outcome is None:
             return None
         self._remember(line)
         self.clear()
+        # Said before the card is shown, so anything the host says about showing it wins.
+        self.events.info.emit(outcome.text)
         if isinstance(command, OpenCard):
-            self.open_card.emit(card.number)
-        else:
-            self.events.info.emit(f"{card.number}: done ({line.removeprefix('/').strip()})")
-        return card
+            self.open_card.emit(outcome.card.number)
+        return outcome.card
 
     def completions(self) -> list[str]:
         return complete(self.text(), self._open_numbers(), tuple(STATUS_LABELS))

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from app.bootstrap import Desk
 from app.ui.command_bar import CommandBar
 from app.ui.events import DeskEvents
+from app.ui.status_strip import MessageBar
 from tests.ui import intake_fixtures
 from tests.ui.intake_fixtures import Heard, make_desk, register_directly
 
@@ -148,3 +149,98 @@ def test_a_command_announces_only_the_card_it_changed(qtbot, desk: Desk, events:
         bar.setText(f"n {number} vendor called back")
         bar.run_line()
     assert changed.args == [frozenset({card_id})]
+
+
+# -- issue 15: actions that answer ----------------------------------------------------------
+
+
+@pytest.fixture
+def messages(qtbot, events: DeskEvents) -> MessageBar:
+    """The window's one message place, on the same events as the bar."""
+    widget = MessageBar(events)
+    qtbot.addWidget(widget)
+    return widget
+
+
+def test_waiting_is_refused_with_both_choices_and_nothing_written(
+    qtbot, bar, desk, events
+) -> None:
+    number = register_directly(desk, "HQ", "network", "Floor 2 has no network")
+    before = desk.cards.timeline(number)
+    heard = Heard.on(events)
+    _type_and_enter(qtbot, bar, "/s 1 waiting")
+    assert len(heard.errors) == 1
+    assert "waiting_customer (Waiting for customer)" in heard.errors[0]
+    assert "waiting_contractor (Waiting for contractor)" in heard.errors[0]
+    assert desk.cards.timeline(number) == before
+    assert desk.cards.get(number).status == "registered"
+    assert heard.changes == [] and heard.infos == []
+    assert bar.text() == "/s 1 waiting", "nothing typed is lost"
+
+
+@pytest.mark.parametrize("typed", ["1", "b1", "B1", "b-1", "B-0001"])
+def test_short_numbers_reach_this_desks_card(qtbot, bar, desk, events, typed: str) -> None:
+    number = register_directly(desk, "HQ", "network", "Floor 2 has no network")
+    assert number == "B-0001"
+    heard = Heard.on(events)
+    _type_and_enter(qtbot, bar, f"/n {typed} called site duty")
+    assert heard.errors == []
+    notes = [e.payload["text"] for e in desk.cards.timeline(number) if e.kind == "card.note"]
+    assert notes == ["called site duty"]
+
+
+def test_short_numbers_open_a_card(qtbot, bar, desk, events) -> None:
+    number = register_directly(desk, "HQ", "network", "No network")
+    with qtbot.waitSignal(bar.open_card, timeout=2000) as signal:
+        _type_and_enter(qtbot, bar, "o b1")
+    assert signal.args == [number]
+
+
+def test_an_unknown_short_number_says_so(qtbot, bar, desk, events, messages) -> None:
+    register_directly(desk, "HQ", "network", "No network")
+    heard = Heard.on(events)
+    _type_and_enter(qtbot, bar, "s 99 in progress")
+    assert heard.errors and "no card B-0099" in heard.errors[-1]
+    assert messages.kind == "error"
+    assert heard.changes == []
+    assert bar.text() == "s 99 in progress"
+
+
+def test_every_result_is_echoed_in_words(qtbot, bar, desk, events, messages) -> None:
+    number = register_directly(desk, "HQ", "network", "No network")
+    heard = Heard.on(events)
+    lines = {
+        "/s 1 waiting_customer": f"{number} → Waiting for customer; recovery clock paused",
+        "/p 1 P1 whole floor down": f"{number}: priority P1 (was P2; reason: whole floor down)",
+        "/n 1 vendor called back": f"{number}: note added",
+        "/a 1 Ivanov": f"{number}: assigned to Ivanov",
+        "/ack 1 M. Kranz phone": (
+            f"{number}: acknowledged by M. Kranz (phone); reaction clock stopped"
+        ),
+        "/o 1": f"{number}: shown (Waiting for customer, P1)",
+    }
+    for line, said in lines.items():
+        _type_and_enter(qtbot, bar, line)
+        assert heard.infos[-1] == said
+        assert (messages.kind, messages.text.text()) == ("info", said)
+    assert heard.errors == []
+    assert not any("done (" in info for info in heard.infos)
+
+
+def test_a_success_clears_the_previous_error(qtbot, bar, desk, events, messages) -> None:
+    number = register_directly(desk, "HQ", "network", "No network")
+    _type_and_enter(qtbot, bar, "/s 1 waiting")
+    assert messages.kind == "error"
+    assert "waiting_contractor" in messages.text.text()
+    _type_and_enter(qtbot, bar, "/s 1 waiting_contractor part ordered")
+    assert desk.cards.get(number).status == "waiting_contractor"
+    assert messages.kind == "info"
+    assert messages.text.text() == (
+        f"{number} → Waiting for contractor; recovery clock paused (reason: part ordered)"
+    )
+    assert "Not done" not in messages.text.text()
+    # Opening a card is a success too: it replaces a refusal as well.
+    _type_and_enter(qtbot, bar, "/o 99")
+    assert messages.kind == "error"
+    _type_and_enter(qtbot, bar, "/o 1")
+    assert messages.kind == "info"
