@@ -31,6 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from app.cli import settings_from
     from app.services.ladder import load_ladder
+    from app.services.recipients import tier_problems
     from app.services.roster_store import DeskRoster
     from app.services.rules import load_rules
 
@@ -42,13 +43,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         emit(f"tier {tier.number}: {tier.who}{repeat}, {' + '.join(tier.channels)}, "
              f"wait {int(tier.wait.total_seconds())} s")
     roster = DeskRoster.for_journal(settings.journal_path)
-    last = ladder.tiers[-1]
     if roster.exists:
-        person = roster.roster.contact(str(last.person))
-        if person is None or not person.primary_phone:
-            raise ConfigError(f"the last tier's person {last.person!r} is not in the roster "
-                              f"{roster.path} with a phone number; add them or change "
-                              "the ladder", field="person")
+        # Every tier must be able to page someone: a role without a rotation in a group the
+        # card can be routed to is an error here, never a silent skip at 03:00.
+        problems = tier_problems(ladder, roster.roster, roster.routing)
+        if problems:
+            raise ConfigError(f"the ladder does not fit the roster {roster.path}: "
+                              + "; ".join(problems), field="tier")
     emit(f"ladder {ladder.name!r}: ok")
     return 0
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from app.adapters.pager import CallOutcome, Pager, PagerError, PageResult, PagerHttpError
 from app.clock import Clock
+from app.errors import ConfigError
 from app.models.entry import Entry, NewEntry, fact_id
 from app.models.journal import Journal
 from app.models.projection import CardState
@@ -35,11 +36,17 @@ from app.services.escalation_state import (
     retry_delay,
     step_id,
 )
-from app.services.inbound import PAGER_CARD, entries_for_call, entries_for_reply, open_pages
+from app.services.inbound import (
+    PAGER_CARD,
+    entries_for_ack,
+    entries_for_call,
+    entries_for_reply,
+    open_pages,
+)
 from app.services.inbound import reply_code as make_reply_code
 from app.services.ladder import Ladder
 from app.services.ladder_runner import Fire, Plan, Send, is_late, plan, throttled_until
-from app.services.recipients import Recipients, sms_text, voice_text
+from app.services.recipients import Recipients, sms_text, tier_problems, voice_text
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +87,22 @@ class EscalationService:
         # card id -> (its entries' highest local seq, its ladder state); states are only read
         # once derived.
         self._derived: dict[str, tuple[int, LadderState]] = {}
+        # card id -> the seq its acknowledgement was last settled at (assignee, status)
+        self._acks_seen: dict[str, int] = {}
+        self.check_roster()
+
+    def check_roster(self) -> None:
+        """Refuse to start a ladder with a tier that can never page anyone (a rota role with
+        no rotation, a missing endpoint person): it would be skipped at 03:00 in silence.
+        An empty roster (none imported yet) is left to each step's "nobody to page"."""
+        roster = self.recipients.roster
+        if not roster.groups:
+            return
+        problems = tier_problems(self.ladder, roster, self.recipients.routing,
+                                 default_group=self.recipients.default_group)
+        if problems:
+            raise ConfigError(f"ladder {self.ladder.name!r} does not fit the roster: "
+                              + "; ".join(problems), field="tier")
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -117,6 +140,7 @@ whatever stamp order): a pass over 30 ladders in flight
     def run_due(self, heartbeats: Mapping[str, datetime] | None = None) -> RunResult:
         """Do everything due now, pass after pass, until nothing is; return the next wake."""
         result = RunResult()
+        self._settle_acks(result)
         for _ in range(_MAX_PASSES):
             states = self.states(active_only=True)
             by_id = {s.card_id: s for s in states}
@@ -128,7 +152,7 @@ whatever stamp order): a pass over 30 ladders in flight
                 return result
             self._record_bookkeeping(todo, by_id, result)
             jobs = [self._retry_job(send, by_id[send.card_id]) for send in todo.send]
-            fresh = self._fire_all(todo.fire, result)
+            fresh = self._fire_all(todo.fire, by_id, result)
             jobs += self._unthrottled(fresh, by_id, last_pages(states))
             self._send_all(jobs, result)
         log.warning("ladder: still busy after %d passes; continuing at the next wake",
@@ -170,16 +194,38 @@ whatever stamp order): a pass over 30 ladders in flight
                                  "whole ladder went unanswered. Phone the people now.")
         self._write(out, result)
 
+    def _settle_acks(self, result: RunResult) -> None:
+        """An acknowledgement by a paged person makes them the card's assignee and moves a
+        registered card to In progress, as entries (ids from the ack, so every desk writes
+        the same ones). Reads only acknowledged cards whose entries changed."""
+        marks = self.journal.last_seqs(open_only=True)
+        out: list[NewEntry] = []
+        for card in self.journal.cards(open_only=True):
+            mark = marks.get(card["id"], 0)
+            if not card.get("acknowledged_at") or self._acks_seen.get(card["id"]) == mark:
+                continue
+            self._acks_seen[card["id"]] = mark
+            out += entries_for_ack(card, self.journal.entries(card["id"]))
+        self._write(out, result)
+
     def _step_entries(self, fire: Fire, card: CardState, stopped: frozenset[str],
-                      now: datetime) -> tuple[list[NewEntry], list[_Job], str | None]:
+                      now: datetime, paged: frozenset[str] = frozenset()
+                      ) -> tuple[list[NewEntry], list[_Job], str | None]:
         """The entries that fire one step, the sends that follow, and its desk alarm."""
         tier = self.ladder.tier(fire.tier)
-        person, reason = self.recipients.resolve(card, tier, now)
+        pick = self.recipients.resolve(card, tier, now, paged=paged)
+        person, reason = pick.contact, pick.reason
         if person is not None and not person.primary_phone:
             reason = f"{person.name} has no phone number"
             person = None
+        # The route's contact method restricts the tier: "sms" never rings anyone.
+        allowed = [c for c in tier.channels if pick.channels is None or c in pick.channels]
+        if person is not None and not any(c in ("sms", "voice") for c in allowed):
+            reason = (f"the route pages {person.name} by {pick.method} only, which tier "
+                      f"{tier.number} does not page on ({' + '.join(tier.channels)})")
+            person = None
         to = {ch: person.primary_phone for ch in ("sms", "voice")
-              if person is not None and ch in tier.channels}
+              if person is not None and ch in allowed}
         code = make_reply_code(fire.card_id, person.id) if person else None
         payload: dict[str, Any] = {
             "tier": fire.tier, "attempt": fire.attempt, "due": fire.due.isoformat(),
@@ -191,6 +237,15 @@ whatever stamp order): a pass over 30 ladders in flight
             payload["unreachable"] = reason
         entries = [NewEntry(fire.card_id, "ladder.step", payload,
                             id=step_id(fire.card_id, fire.tier, fire.attempt))]
+        if pick.note or (person is not None and pick.method not in (None, "sms+call")):
+            # ladder.step has no field for why this person or these channels: the
+            # timeline says it in a note, a fact of the step (one per step on every desk).
+            why = pick.note or f"paged {person.name if person else '?'}"
+            if pick.method not in (None, "sms+call"):
+                why += f"; the route's method is {pick.method} only"
+            entries.append(NewEntry(fire.card_id, "card.note", {
+                "text": f"Tier {fire.tier}: {why}."},
+                id=step_id(fire.card_id, fire.tier, fire.attempt, "routing")))
         if "sms" in to and to["sms"] in stopped:
             entries.append(NewEntry(fire.card_id, "ladder.page_skipped", {
                 "tier": fire.tier, "attempt": fire.attempt, "channel": "sms", "to": to["sms"],
@@ -206,7 +261,8 @@ whatever stamp order): a pass over 30 ladders in flight
                      f"({payload['who'] or reason}): phone them now.")
         return entries, jobs, alarm
 
-    def _fire_all(self, fires: list[Fire], result: RunResult) -> list[_Job]:
+    def _fire_all(self, fires: list[Fire], by_id: Mapping[str, LadderState],
+                  result: RunResult) -> list[_Job]:
         """Write every due step in ONE transaction (the journal first); return their sends.
         A step the journal already had (fired before) is not sent again."""
         if not fires:
@@ -216,8 +272,11 @@ whatever stamp order): a pass over 30 ladders in flight
         jobs: dict[str, list[_Job]] = {}
         alarms: dict[str, str] = {}
         for fire in fires:
+            state = by_id.get(fire.card_id)
+            paged = frozenset(st.contact_id for st in (state.steps if state else [])
+                              if st.contact_id)
             more, sends, alarm = self._step_entries(fire, self.journal.card(fire.card_id),
-                                                    stopped, now)
+                                                    stopped, now, paged)
             entries += more
             step = str(more[0].id)
             jobs[step] = sends
@@ -327,6 +386,7 @@ whatever stamp order): a pass over 30 ladders in flight
                 entries += entries_for_call(str(page.call_sid), outcome.value, pages, now)
         result = RunResult()
         self._write(entries, result)
+        self._settle_acks(result)
         if newest > since:
             self.journal.set_meta(_REPLIES_CURSOR, newest.isoformat())
         return result.touched

@@ -22,7 +22,8 @@ from datetime import datetime
 from twilio.request_validator import RequestValidator
 
 from app.errors import ValidationError
-from app.models.entry import NewEntry, fact_id
+from app.models.entry import Entry, NewEntry, fact_id
+from app.models.projection import IN_PROGRESS, REGISTERED, CardState
 from app.services.escalation_state import LadderState
 
 # Twilio's own opt-out and opt-in keywords (Advanced Opt-Out defaults).
@@ -77,6 +78,42 @@ def _ack(page: OpenPage, sid: str, how: str, at: datetime, key: str) -> NewEntry
     payload = {"who": page.who, "how": how, "sid": sid, "at": at.isoformat(),
                "tier": page.tier, "attempt": page.attempt, "number": page.to}
     return NewEntry(page.card_id, "card.ack", payload, id=fact_id(key))
+
+
+def entries_for_ack(card: CardState, entries: Iterable[Entry]) -> list[NewEntry]:
+    """What a paged person's acknowledgement does to the card, as the usual entries: that
+    person becomes the assignee, and a registered card goes In progress (the issue: an
+    acknowledgement is "I own it"; DOMAIN's reaction clock stops at the same moment).
+
+    Only the first acknowledgement counts (the projection's ``acknowledged_by``), and only
+    when it names someone the ladder paged (by name or contact id): "reached by phone" for a
+    person the ladder never paged leaves the assignee to the dispatcher. Ids come from the
+    ack's id, so a repeat (a restart, a second desk) writes nothing new, and a later manual
+    change of the assignee is never overwritten.
+    """
+    ordered = sorted(entries, key=lambda e: (e.hlc, e.id))
+    ack = next((e for e in ordered if e.kind == "card.ack"), None)
+    if ack is None:
+        return []
+    who = str(ack.payload.get("who") or "").strip().casefold()
+    paged = next((str(e.payload["who"]) for e in ordered if e.kind == "ladder.step"
+                  and e.payload.get("who") and who in (
+                      str(e.payload["who"]).casefold(),
+                      str(e.payload.get("contact_id") or "").casefold())), None)
+    if paged is None:
+        return []
+    at = str(ack.payload.get("at") or ack.at.isoformat())
+    how = str(ack.payload.get("how") or "?")
+    out: list[NewEntry] = []
+    if card.get("assignee") != paged:
+        out.append(NewEntry(card["id"], "card.fields", {"fields": {"assignee": paged}},
+                            id=fact_id(f"ack:{ack.id}:assignee")))
+    if card.get("status") == REGISTERED:
+        out.append(NewEntry(card["id"], "card.status", {
+            "status": IN_PROGRESS, "from": REGISTERED, "at": at,
+            "reason": f"acknowledged by {paged} ({how})"},
+            id=fact_id(f"ack:{ack.id}:in_progress")))
+    return out
 
 
 def entries_for_reply(sid: str, from_number: str, body: str, received_at: datetime,

@@ -21,7 +21,7 @@ def test_the_shipped_default_is_domains_four_tiers() -> None:
     ladder = load_ladder()
     assert [t.wait for t in ladder.tiers[:3]] == [timedelta(minutes=m) for m in (4, 4, 3)]
     assert [t.who for t in ladder.tiers] == ["on-call primary", "on-call backup",
-                                             "on-call lead", "duty-manager"]
+                                             "on-call duty/backup", "duty-manager"]
     assert all(t.channels[:2] == ("sms", "voice") for t in ladder.tiers)
     assert "desk_alarm" in ladder.tiers[-1].channels
     assert ladder.start_delay("P1") == timedelta(0) and ladder.start_delay("P4") is None

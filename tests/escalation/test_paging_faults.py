@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 from app.clock import FakeClock
+from app.services.roster import Roster
 from tests.escalation.harness import ALICE, BOB, CAROL, DORA, LADDER_TOML, build, ladder, roster
 from tests.escalation.test_ladder_flow import calls_to, sms_to
 from tests.twilio_standin import TwilioStandIn
@@ -126,9 +128,17 @@ def test_stop_is_honoured_and_start_lifts_it(desk, twilio, clock):
     assert len(sms_to(twilio, ALICE)) == 2
 
 
+def _lead_starting_next_year() -> Roster:
+    """The lead rotation exists (the ladder may start) but nobody holds it yet: a gap."""
+    base = roster()
+    rotations = tuple(replace(r, anchor=date(2027, 1, 4)) if r.role == "lead" else r
+                      for r in base.rotations)
+    return Roster(base.contacts, base.groups, rotations)
+
+
 def test_a_tier_with_nobody_on_call_moves_on_at_once(tmp_path, clock, twilio):
     desk = build(tmp_path / "j.sqlite", clock, twilio.base_url, twilio.account_sid,
-                 twilio.auth_token, the_roster=roster(lead=False))
+                 twilio.auth_token, the_roster=_lead_starting_next_year())
     try:
         card_id = desk.register("P1")
         desk.service.run_due()

@@ -219,7 +219,7 @@ def run(tmp_path: Path, capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_cli_import_show_check_export(tmp_path: Path, capsys) -> None:
     code, out, _ = run(tmp_path, capsys, "import", str(DEFAULT_EXAMPLE))
-    assert code == 0 and "27 contacts, 6 groups, 12 rotations, 2 overrides" in out
+    assert code == 0 and "28 contacts, 6 groups, 12 rotations, 2 overrides" in out
     assert (tmp_path / "journal.roster.toml").exists()
     code, out, _ = run(tmp_path, capsys, "show", "--at", "2026-03-29T09:30+02:00")
     assert code == 0

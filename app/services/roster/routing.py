@@ -27,7 +27,13 @@ from .rotation import ROLES
 
 ANY = "*"
 METHODS = ("sms+call", "call", "sms")
+# The ladder channels each contact method allows ("call" is the ladder's "voice").
+METHOD_CHANNELS: Mapping[str, tuple[str, ...]] = {
+    "sms+call": ("sms", "voice"), "call": ("voice",), "sms": ("sms",)}
 COORDINATOR_DEADLINE = timedelta(minutes=10)
+# The roster group whose rotas hold the duty coordinator (primary) and the shift lead: where
+# a card goes when the matrix has no answer (see app/defaults/roster.example.toml).
+COORDINATOR_GROUP = "duty"
 _PRIORITY = re.compile(r"P[1-4]")
 
 
