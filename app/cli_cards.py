@@ -39,6 +39,7 @@ def card_json(card: Card, desk: Desk) -> dict[str, Any]:
         "priority": card.priority,
         "priority_reason": card.priority_reason,
         "registered_at": card.registered_at.isoformat(),
+        "confirmed_at": card.confirmed_at.isoformat() if card.confirmed_at else None,
         "acknowledged_at": card.acknowledged_at.isoformat() if card.acknowledged_at else None,
         "acknowledged_by": card.acknowledged_by,
         "restored_at": card.restored_at.isoformat() if card.restored_at else None,
@@ -179,6 +180,15 @@ def cmd_ack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_confirm(args: argparse.Namespace) -> int:
+    # With clock_start = "confirmation" (policies.toml) this starts the card's SLA clocks.
+    with _closing(_desk(args)) as desk:
+        card = desk.cards.confirm(args.number, desk.operator)
+        when = local_time(card.confirmed_at, desk.rules.tz) if card.confirmed_at else "-"
+        emit(f"{card.number} confirmed at {when}")
+    return 0
+
+
 def register(sub: Any) -> None:
     card = sub.add_parser("card", help="register, list, show and change cards")
     csub = card.add_subparsers(dest="card_command", metavar="ACTION", required=True)
@@ -222,6 +232,11 @@ def register(sub: Any) -> None:
     note.add_argument("number")
     note.add_argument("text", nargs="+")
     note.set_defaults(handler=cmd_note)
+
+    confirm = csub.add_parser(
+        "confirm", help="confirm a card (starts its clocks under clock_start = confirmation)")
+    confirm.add_argument("number")
+    confirm.set_defaults(handler=cmd_confirm)
 
     ack = csub.add_parser("ack", help="record an acknowledgement")
     ack.add_argument("number")

@@ -47,6 +47,7 @@ class Card:
     confirmed_at: datetime | None
     acknowledged_at: datetime | None
     acknowledged_by: str | None
+    in_progress_at: datetime | None  # the first time it went In progress (kept on relapse)
     restored_at: datetime | None
     closed_at: datetime | None
     last_update_at: datetime | None
@@ -75,6 +76,7 @@ class Card:
             confirmed_at=_dt(s.get("confirmed_at")),
             acknowledged_at=_dt(s.get("acknowledged_at")),
             acknowledged_by=s.get("acknowledged_by"),
+            in_progress_at=_dt(s.get("in_progress_at")),
             restored_at=_dt(s.get("restored_at")),
             closed_at=_dt(s.get("closed_at")),
             last_update_at=_dt(s.get("last_update_at")),
@@ -93,6 +95,11 @@ class Card:
     @property
     def is_open(self) -> bool:
         return self.status != CLOSED
+
+    @property
+    def kind_of_work(self) -> str:
+        # Cards registered before the field existed were taken as requests (cards.py default).
+        return self.fields.get("kind_of_work") or "request"
 
     @property
     def is_waiting(self) -> bool:

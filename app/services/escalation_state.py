@@ -179,7 +179,10 @@ class LadderState:
 
 def _start_due(card: CardState, entries: Iterable[Entry], ladder: Ladder) -> datetime | None:
     """Registration plus the first priority's delay, or a priority raise plus its delay,
-    whichever comes first (a P3 raised to P1 is paged at once)."""
+    whichever comes first (a P3 raised to P1 is paged at once). The card's kind of work as it
+    stands now decides: planned work is not paged (ladder ``[start] planned``), and a job
+    re-filed as an emergency is paged from its registration, that is at once."""
+    kind = str(card.get("kind_of_work") or "")
     candidates: list[datetime] = []
     for entry in entries:
         if entry.kind == "card.registered":
@@ -189,7 +192,7 @@ def _start_due(card: CardState, entries: Iterable[Entry], ladder: Ladder) -> dat
             at, prio = entry.at, str(entry.payload.get("priority"))
         else:
             continue
-        delay = ladder.start_delay(prio)
+        delay = ladder.start_delay(prio, kind)
         if delay is not None:
             candidates.append(at + delay)
     return min(candidates) if candidates else None

@@ -7,6 +7,11 @@ many times to page that tier. The last tier must be a guaranteed human -- a name
 rota slot that can be empty at 03:00 -- or the file is refused (DOMAIN.md: "the ladder always
 ends at a guaranteed human").
 
+``[start]`` says, by priority, how long after registration the ladder starts; it may also
+name a kind of work (``planned = "never"`` or ``"priority"``). Planned work is never paged
+unless the file says ``planned = "priority"`` (DOMAIN.md keeps planned work apart from
+emergencies; its SLA is ``[kind_policy.planned]`` in policies.toml).
+
 The shipped default is ``app/defaults/ladder.toml``: DOMAIN.md's four tiers, 4, 4 and 3 minutes.
 A broken file is a ConfigError naming the file and the key, never a traceback.
 """
@@ -31,6 +36,10 @@ DEFAULT_LADDER = Path(__file__).resolve().parent.parent / "defaults" / "ladder.t
 # channel of DOMAIN.md's endpoint tier, and the only one that works with no internet at all.
 CHANNELS = ("sms", "voice", "desk_alarm")
 PRIORITIES = ("P1", "P2", "P3", "P4")
+# Kinds of work (policies.toml `kind_policy`) the [start] table may also name. Planned work is
+# scheduled, not an emergency: nobody is paged for it unless the file says "priority".
+KINDS_OF_WORK = ("emergency", "request", "planned")
+KIND_START_DEFAULT: Mapping[str, timedelta | None] = {"planned": None}
 _ROLE = re.compile(r"^(?:[a-z0-9][a-z0-9_-]*/)?[a-z0-9][a-z0-9_-]*$")
 _PERSON = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _MAX_REPEAT = 10
@@ -72,6 +81,10 @@ class Ladder:
     #: What the customer contact is told once an on-call person accepts ([customer]).
     eta_template: str = "A technician is on the way, ETA {eta} minutes."
     default_eta_minutes: int = 35
+    #: Kinds of work that are never paged (None), whatever the priority; a kind not here
+    #: starts by its priority (``[start] planned = "never" | "priority"``).
+    kind_start: Mapping[str, timedelta | None] = field(
+        default_factory=lambda: dict(KIND_START_DEFAULT))
 
     def steps(self) -> list[tuple[Tier, int]]:
         """Every page the ladder can make, in order: (tier, attempt 1..repeat)."""
@@ -80,7 +93,9 @@ class Ladder:
     def tier(self, number: int) -> Tier:
         return self.tiers[number - 1]
 
-    def start_delay(self, priority: str) -> timedelta | None:
+    def start_delay(self, priority: str, kind: str = "") -> timedelta | None:
+        if kind in self.kind_start:
+            return self.kind_start[kind]
         return self.start_after.get(priority)
 
     def check_against(self, notify: Mapping[str, timedelta | None]) -> None:
@@ -191,9 +206,23 @@ def parse_ladder(text: str, source: str = "ladder TOML") -> Ladder:
     raw_start = data.get("start", {})
     if not isinstance(raw_start, dict):
         raise ConfigError(f"{source}: [start] must be a table like P2 = '5m'", field="start")
+    kind_start = dict(KIND_START_DEFAULT)
     for prio, value in raw_start.items():
+        if prio in KINDS_OF_WORK:
+            # Only "never" or "priority": a kind's own delay could page later than the
+            # priority's notification deadline, which check_against exists to refuse.
+            if value not in ("never", "priority"):
+                raise ConfigError(f"{source}: start.{prio} = {value!r}: use \"never\" or "
+                                  "\"priority\" (start by the card's priority)",
+                                  field=f"start.{prio}")
+            if value == "never":
+                kind_start[prio] = None
+            else:
+                kind_start.pop(prio, None)
+            continue
         if prio not in PRIORITIES:
-            raise ConfigError(f"{source}: start.{prio}: unknown priority; use P1..P4",
+            raise ConfigError(f"{source}: start.{prio}: unknown priority; use P1..P4 (or "
+                              f"a kind of work: {', '.join(KINDS_OF_WORK)})",
                               field=f"start.{prio}")
         if value in ("now", 0):
             start[prio] = timedelta(0)
@@ -222,7 +251,8 @@ def parse_ladder(text: str, source: str = "ladder TOML") -> Ladder:
     if problem := text_problem(name.strip()):
         raise ConfigError(f"{source}: name {name.strip()[:40]!r} {problem}", field="name")
     template, eta = _customer(data.get("customer", {}), source)
-    return Ladder(name.strip(), tiers, start, validity, throttle, tries, template, eta)
+    return Ladder(name.strip(), tiers, start, validity, throttle, tries, template, eta,
+                  kind_start)
 
 
 def _customer(raw: Any, source: str) -> tuple[str, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,9 @@ DEFAULT_RULES = Path(__file__).resolve().parent.parent / "defaults" / "policies.
 PRIORITIES = ("P1", "P2", "P3", "P4")
 LEVELS = ("high", "medium", "low")
 CLOCK_STARTS = ("registration", "confirmation")
+# The kinds of work a card can be (DOMAIN.md, "Kinds of work"); policies may match on them so
+# that planned work does not count against the emergency SLAs.
+KINDS_OF_WORK = ("emergency", "request", "planned")
 # Keys that carry canned timeline notes; the window binds them, other F-keys stay free.
 CANNED_NOTE_KEYS = ("F5", "F6", "F7", "F8")
 # A restored card watched for longer than a week is a typo for hours or days.
@@ -44,14 +47,17 @@ class SlaPolicy:
     name: str
     categories: frozenset[str]
     priorities: frozenset[str]
-    reaction: ClockSpec
+    reaction: ClockSpec | None  # None: no reaction clock (planned work is scheduled, not chased)
     recovery: ClockSpec
     updates: ClockSpec | None
     clock_start: str
+    kinds: frozenset[str] = frozenset()  # kinds of work it applies to; empty matches all
 
-    def matches(self, category: str, priority: str) -> bool:
-        return (not self.categories or category in self.categories) and (
-            not self.priorities or priority in self.priorities
+    def matches(self, category: str, priority: str, kind: str = "") -> bool:
+        return (
+            (not self.categories or category in self.categories)
+            and (not self.priorities or priority in self.priorities)
+            and (not self.kinds or kind in self.kinds)
         )
 
 
@@ -100,9 +106,11 @@ class DispatchRules:
         known = ", ".join(c.key for c in self.categories)
         raise ValidationError(f"unknown category {key!r}; use one of: {known}", field="category")
 
-    def policy_for(self, category: str, priority: str) -> SlaPolicy:
+    def policy_for(self, category: str, priority: str, kind: str = "") -> SlaPolicy:
+        """The first policy matching the card; `kind` is its kind of work (a caller that does
+        not give one never gets a policy limited to kinds)."""
         for policy in self.policies:
-            if policy.matches(category, priority):
+            if policy.matches(category, priority, kind):
                 return policy
         # load_rules guarantees a catch-all policy, so this is a programming error.
         raise ConfigError(f"no SLA policy matches {category}/{priority}")
@@ -150,6 +158,8 @@ def _clock(
     text = _get(data, key, str, where)
     if key == "updates" and text.strip().lower() in ("on request", "none"):
         return None
+    if key == "reaction" and text.strip().lower() == "none":
+        return None  # nobody has to react by a deadline (planned work)
     duration, in_business_days = parse_duration(text, where=f"{where}.{key}")
     if in_business_days:
         days = duration / timedelta(days=1)
@@ -174,10 +184,14 @@ def _policy(data: Mapping[str, Any], where: str, business: OperatingHours) -> Sl
     priorities = _names(data, "priorities", where)
     if bad := priorities - set(PRIORITIES):
         raise ConfigError(f"{where}.priorities: unknown {sorted(bad)}; use P1..P4")
+    kinds = _names(data, "kinds_of_work", where)
+    if bad := kinds - set(KINDS_OF_WORK):
+        raise ConfigError(f"{where}.kinds_of_work: unknown {sorted(bad)}; use "
+                          f"{', '.join(KINDS_OF_WORK)}")
     reaction = _clock(data, "reaction", where, hours, business)
     recovery = _clock(data, "recovery", where, hours, business)
-    if reaction is None or recovery is None:
-        raise ConfigError(f"{where}: reaction and recovery need a duration")
+    if recovery is None:
+        raise ConfigError(f"{where}: recovery needs a duration")
     return SlaPolicy(
         name=_get(data, "name", str, where),
         categories=_names(data, "categories", where),
@@ -186,7 +200,28 @@ def _policy(data: Mapping[str, Any], where: str, business: OperatingHours) -> Sl
         recovery=recovery,
         updates=_clock(data, "updates", where, hours, business),
         clock_start=start,
+        kinds=kinds,
     )
+
+
+def _kind_policies(
+    data: Mapping[str, Any], source: str, business: OperatingHours
+) -> tuple[SlaPolicy, ...]:
+    """[kind_policy.planned] and the like: a policy for every card of that kind of work,
+    looked at before the [[policy]] list, so that no category's emergency policy catches a
+    planned job first."""
+    table = data.get("kind_policy", {})
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}.kind_policy: expected tables like [kind_policy.planned]")
+    out = []
+    for kind, raw in table.items():
+        where = f"{source}.kind_policy.{kind}"
+        if kind not in KINDS_OF_WORK:
+            raise ConfigError(f"{where}: unknown kind of work; use {', '.join(KINDS_OF_WORK)}",
+                              field=kind)
+        out.append(replace(_policy(_table(raw, where), where, business),
+                           kinds=frozenset({kind})))
+    return tuple(out)
 
 
 def _canned_notes(data: Mapping[str, Any], source: str) -> tuple[CannedNote, ...]:
@@ -247,8 +282,10 @@ def parse_rules(text: str, source: str = "policies") -> DispatchRules:
         _policy(_table(p, f"{source}.policy[{i}]"), f"{source}.policy[{i}]", business)
         for i, p in enumerate(_get(data, "policy", list, source))
     )
-    if not policies or policies[-1].categories or policies[-1].priorities:
+    last = policies[-1] if policies else None
+    if last is None or last.categories or last.priorities or last.kinds:
         raise ConfigError(f"{source}: the last [[policy]] must match everything (no lists)")
+    policies = _kind_policies(data, source, business) + policies
     return DispatchRules(
         timezone=tz,
         observation=_observation(data, source),

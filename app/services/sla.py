@@ -88,7 +88,26 @@ def _state(due: datetime | None, done_at: datetime | None, now: datetime) -> Clo
 
 
 def _start(card: Card, policy: SlaPolicy) -> datetime | None:
-    return card.confirmed_at if policy.clock_start == "confirmation" else card.registered_at
+    if policy.clock_start != "confirmation":
+        return card.registered_at
+    ack = card.acknowledged_at
+    if card.confirmed_at is not None and ack is not None and card.confirmed_at >= ack:
+        # The fold lets an ack confirm a card nobody confirmed. Starting there would have the
+        # same ack meet reaction at zero; the dispatcher's step was skipped, so the clocks run
+        # from registration, the earliest the card was known.
+        return card.registered_at
+    return card.confirmed_at
+
+
+def _reacted_at(card: Card) -> datetime | None:
+    """When the reaction happened. DOMAIN.md: reaction is "the on-duty person accepts and
+    confirms", and the measure runs "to first confirmed contact". An acknowledgement says so
+    explicitly; a card In progress, Restored or Closed can only be so because someone took it
+    on, so the first of the four is the reaction. Without this a card closed with no ack kept
+    its reaction clock running and breached after it was closed."""
+    moments = [t for t in (card.acknowledged_at, card.in_progress_at, card.restored_at,
+                           card.closed_at) if t is not None]
+    return min(moments) if moments else None
 
 
 def _off(name: str, spec: ClockSpec | None, state: ClockState) -> SlaClock:
@@ -96,7 +115,11 @@ def _off(name: str, spec: ClockSpec | None, state: ClockState) -> SlaClock:
 
 
 def clocks_for(card: Card, rules: DispatchRules, now: datetime) -> CardClocks:
-    policy = rules.policy_for(card.category, card.priority)
+    policy = rules.policy_for(card.category, card.priority, card.kind_of_work)
+    if card.closed_at is not None and not card.is_open:
+        # A closed card's clocks are read as they stood when it closed, so nothing about
+        # it changes afterwards (the wallboard's and the report's shares stay put).
+        now = min(now, card.closed_at)
     start = _start(card, policy)
     if start is None:
         return CardClocks(
@@ -105,14 +128,7 @@ def clocks_for(card: Card, rules: DispatchRules, now: datetime) -> CardClocks:
             _off("recovery", policy.recovery, ClockState.NOT_STARTED),
             _off("update", policy.updates, ClockState.NOT_STARTED),
         )
-    r_due = add_operating_time(start, policy.reaction.duration, policy.reaction.hours)
-    reaction = SlaClock(
-        "reaction",
-        r_due,
-        policy.reaction.duration,
-        card.acknowledged_at,
-        _state(r_due, card.acknowledged_at, now),
-    )
+    reaction = _reaction_clock(card, policy, start, now)
     rec_spec = policy.recovery
     rec_due = deadline_with_pauses(start, rec_spec.duration, rec_spec.hours, card.pauses)
     rec_done = card.restored_at or card.closed_at
@@ -123,6 +139,17 @@ def clocks_for(card: Card, rules: DispatchRules, now: datetime) -> CardClocks:
             "recovery", rec_due, rec_spec.duration, rec_done, _state(rec_due, rec_done, now)
         )
     return CardClocks(policy.name, reaction, recovery, _update_clock(card, policy, start, now))
+
+
+def _reaction_clock(card: Card, policy: SlaPolicy, start: datetime, now: datetime) -> SlaClock:
+    spec = policy.reaction
+    if spec is None:  # a policy without one (planned work): nothing to meet or breach
+        return _off("reaction", spec, ClockState.OFF)
+    due = add_operating_time(start, spec.duration, spec.hours)
+    done = _reacted_at(card)
+    if done is not None and done < start:
+        done = start  # worked before the confirmation: met at the start, never before it
+    return SlaClock("reaction", due, spec.duration, done, _state(due, done, now))
 
 
 def _update_clock(card: Card, policy: SlaPolicy, start: datetime, now: datetime) -> SlaClock:

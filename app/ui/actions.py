@@ -45,6 +45,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("assign", "&Assign…", ("Ctrl+Shift+A",), "&Card"),
     ActionSpec("acknowledge", "Record ac&knowledgement…", ("Ctrl+K",), "&Card",
                "Who acknowledged, and how (by phone, in person…)"),
+    ActionSpec("confirm", "C&onfirm card", ("Ctrl+Shift+C",), "&Card",
+               "The dispatcher's confirmation: starts the clocks where the policy says "
+               "clock_start = confirmation"),
     ActionSpec("status_message", "Status &message…", ("Ctrl+U",), "&Card",
                "Compose the fixed-phrasing update and set the next update time"),
     ActionSpec("command_bar", "&Command bar", ("Ctrl+L",), "&View",

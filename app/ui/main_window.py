@@ -96,6 +96,7 @@ class DeskWindow(QMainWindow):
             "note": self.card.add_note,
             "assign": self.card.assign,
             "acknowledge": self.card.acknowledge,
+            "confirm": self.card.confirm,
             "status_message": self.card.status_message,
             "command_bar": self.focus_command_bar,
             "focus_queue": self.queue.focus_table,
