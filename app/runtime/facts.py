@@ -13,8 +13,8 @@ from app.bootstrap import Desk
 from app.errors import DeskError
 from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
 from app.services.desk_sources import load_outages, on_call_lines, sync_facts
-from app.services.escalation import escalation_lines, ladder_states
 from app.services.ladder import load_ladder
+from app.services.ladder_view import escalation_lines, ladder_states
 from app.sync.enroll import enrolled
 from app.sync.protocol import DeskSeen
 from app.sync.status import SyncStatus, initial_status

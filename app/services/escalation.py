@@ -15,7 +15,7 @@ and of the network: the pager is injected, time comes from the Clock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,7 +27,6 @@ from app.errors import ConfigError
 from app.models.entry import Entry, NewEntry, fact_id
 from app.models.journal import Journal
 from app.models.projection import CardState
-from app.services.desk_facts import EscalationLine
 from app.services.escalation_state import (
     LadderState,
     derive,
@@ -113,10 +112,10 @@ class EscalationService:
         return derive(self.journal.card(card_id), self.journal.entries(card_id), self.ladder)
 
     def states(self, *, active_only: bool = False) -> list[LadderState]:
-        """Like `ladder_states`, re-deriving only cards whose entries changed since the last
-        call (the highest local seq of a card's entries moves with every entry that arrives, in
-whatever stamp order): a pass over 30 ladders in flight
-        reads the entries of the one card that changed, not of all 30."""
+        """Like `ladder_view.ladder_states`, re-deriving only cards whose entries changed
+        since the last call (a card's highest local seq moves with every entry that arrives,
+        in whatever stamp order): a pass over 30 ladders in flight reads the entries of the
+        one card that changed, not of all 30."""
         out = []
         marks = self.journal.last_seqs(open_only=True)
         for card in self.journal.cards(open_only=True):
@@ -390,28 +389,3 @@ whatever stamp order): a pass over 30 ladders in flight
         if newest > since:
             self.journal.set_meta(_REPLIES_CURSOR, newest.isoformat())
         return result.touched
-
-
-def ladder_states(journal: Journal, ladder: Ladder, *, active_only: bool = False
-                  ) -> list[LadderState]:
-    """Ladders of the open cards; ``active_only`` skips, without reading their entries,
-    cards whose ladder an acknowledgement has already stopped. Needs no pager: any front end
-    can show where each ladder stands."""
-    return [derive(c, journal.entries(c["id"]), ladder)
-            for c in journal.cards(open_only=True)
-            if not (active_only and c.get("acknowledged_at"))]
-
-
-def escalation_lines(states: Iterable[LadderState], ladder: Ladder) -> list[EscalationLine]:
-    """Where each ladder in flight stands, for the desk, the handover sheet and the wallboard."""
-    lines = []
-    for s in states:
-        if s.last is None:
-            continue
-        nxt = s.next_due(ladder)
-        lines.append(EscalationLine(
-            card_id=s.card_id, tier=s.last.tier, tiers=len(ladder.tiers),
-            paged=s.last.who or "nobody", paged_at=s.last.fired_at,
-            acknowledged_by=s.ack.who if s.ack else None,
-            next_tier_at=nxt[2] if nxt else None))
-    return lines
