@@ -309,7 +309,12 @@ class CardView(QWidget):
             choice = ask(previous)
             if choice is None:
                 return False
-            if self._events.run(partial(act, card, choice), cards=frozenset({card.id})):
+            done = self._events.run(partial(act, card, choice), cards=frozenset({card.id}))
+            if done:
+                # Said where errors are said, so a success also replaces an earlier error.
+                if isinstance(done, Card):
+                    self._events.info.emit(f"{done.number} saved: {done.status_label}, "
+                                           f"{done.priority}")
                 return True
             previous = choice
 

@@ -74,3 +74,17 @@ def test_slash_while_typing_stays_in_the_text(qtbot, window, desk) -> None:
     qtbot.keyClicks(window.queue.text, "a/b")
     assert window.queue.text.text() == "a/b"
     assert window.queue.text.hasFocus()
+
+
+def test_a_dialog_action_confirms_and_replaces_the_last_error(qtbot, window, desk,
+                                                             monkeypatch) -> None:
+    card = register(desk)
+    window.events.announce()
+    window.show_number(card.number)
+    window.events.error.emit("an earlier mistake")
+    assert window.message_bar.kind == "error"
+    answer(monkeypatch, StatusChoice("in_progress", "engineer on site"))
+
+    assert window.card.change_status() is True
+    assert window.message_bar.kind == "info"
+    assert window.message_bar.text.text() == f"{card.number} saved: In progress, P1"
