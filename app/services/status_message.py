@@ -37,7 +37,7 @@ class StatusMessage:
 def next_update_at(card: Card, rules: DispatchRules, now: datetime) -> datetime | None:
     """When the next status update is owed if one goes out at `now`: the card's policy
     cadence (P1: every 15 minutes), counted in the policy's operating hours."""
-    spec = rules.policy_for(card.category, card.priority).updates
+    spec = rules.policy_for(card.category, card.priority, card.kind_of_work).updates
     if spec is None or not card.is_open:
         return None
     return add_operating_time(now, spec.duration, spec.hours)

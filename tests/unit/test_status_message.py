@@ -110,3 +110,13 @@ def test_composed_message_is_accepted_by_the_card_service(world) -> None:
     msg = compose("opening", card, rules, clock.now())
     after = cards.post_status_message(card.number, msg.text, msg.next_update_at, DISPATCHER)
     assert after.next_update_at == msg.next_update_at
+
+
+def test_planned_work_follows_its_own_update_cadence(world) -> None:
+    """A planned P1 owes updates on its kind-of-work policy ("on request"), not on the
+    network P1's cadence like an emergency (issue 14: the kind of work was ignored)."""
+    clock, rules, cards = world
+    emergency = cards.register(intake(kind_of_work="emergency"), DISPATCHER)
+    planned = cards.register(intake(kind_of_work="planned", site="Depot"), DISPATCHER)
+    assert next_update_at(emergency, rules, clock.now()) is not None
+    assert next_update_at(planned, rules, clock.now()) is None
