@@ -29,14 +29,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 from app.clock import SystemClock
 from app.models.entry import Entry, format_stamp, uuid7
 from app.sync.server.database import writing
 from app.sync.server.enrol import DeskRecord
 from app.sync.server.push import check_entries, store_batch
 from app.sync.server.storage import Store
+from tests.store.conftest import pg_database  # the tests' own: a database made and dropped
 
 PUSH = 1000
 CARDS = 100
@@ -133,18 +132,6 @@ def pushes(db_url: str, rounds: int) -> dict[str, float]:
 def bare_check_us(entry: Entry, repeat: int = 7, number: int = 2000) -> float:
     runs = timeit.repeat(entry.check, repeat=repeat, number=number)
     return statistics.median(runs) / number * 1e6
-
-
-@contextmanager
-def pg_database() -> Iterator[str]:
-    name = f"dd_bench_validation_{os.getpid()}"
-    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-        try:
-            yield f"{base}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
