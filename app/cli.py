@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "app.cli_sync",
     "app.cli_ladder",
     "app.cli_run",
+    "app.cli_report",
 )
 
 
