@@ -48,6 +48,13 @@ _NEXT_NUMBER_RAW = (
 )
 
 
+def _for_people(message: str) -> str:
+    for prefix in ("payload.fields.", "payload."):
+        if message.startswith(prefix):
+            return message[len(prefix):]
+    return message
+
+
 class Journal(SyncLedger):
     """One journal file. Open it with `Journal.open`; it migrates an older file first."""
 
@@ -189,7 +196,11 @@ class Journal(SyncLedger):
                 )
                 # The catalogue judges it here, as the store and every other desk will: a
                 # value they would refuse is an error in the form now, not a silent park.
-                entry.check()
+                try:
+                    entry.check()
+                except ValidationError as exc:
+                    # Said to a person at the form: the field's name, not the wire path.
+                    raise ValidationError(_for_people(exc.message), field=exc.field) from None
                 params = {**entry.to_wire(), "payload": entry.payload_json(), "server_seq": None}
                 if len(params["payload"]) > PAYLOAD_MAX_BYTES:
                     raise ValidationError(

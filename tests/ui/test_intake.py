@@ -240,3 +240,21 @@ def test_site_completion_offers_sites_of_open_cards(qtbot, form, desk, events) -
     completer = site.completer()
     qtbot.waitUntil(completer.popup().isVisible, timeout=2000)
     assert completer.currentCompletion() == "Depot East"
+
+
+@pytest.mark.parametrize(("field", "value", "says"), [
+    ("symptom", "x" * 301, "symptom is 301 characters; keep it to 300"),
+    ("site", "Clinic\x1bNorth", "site holds the control character \\x1b"),
+])
+def test_text_the_catalogue_refuses_is_marked_on_its_field(qtbot, form, desk, events, field,
+                                                          value, says) -> None:
+    """The entry catalogue judges what the form sends; its refusal lands on the field, in the
+    field's name, and nothing is saved."""
+    heard = Heard.on(events)
+    fill(form, {**REPORT, field: value})
+    assert form.submit() is None
+    assert len(heard.errors) == 1 and heard.errors[0].startswith(says)
+    target = form.ui.inputs[field]
+    assert target.property("missing") is True
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is target, timeout=2000)
+    assert desk.journal.count_cards() == 0
