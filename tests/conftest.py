@@ -18,3 +18,12 @@ def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
     backend = MemoryKeyring()
     keyring.set_keyring(backend)
     yield backend
+
+
+@pytest.fixture(autouse=True)
+def _quit_without_asking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window closed at teardown with P1 cards open would ask "quit anyway?" and wait for
+    a person; tests/ui/test_quit.py keeps the real question for itself."""
+    from app.ui.quit_guard import QuitGuard
+
+    monkeypatch.setattr(QuitGuard, "ask", classmethod(lambda _cls, _parent, _why: True))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -92,7 +94,8 @@ class QueueRow:
     acknowledged_by: str
     #: Where the card stands in the queue: priority, nearest deadline, registration, number.
     rank: tuple[str, datetime, datetime, str]
-    #: Lower-case text the free-text filter searches (number, symptom, place, people).
+    #: The words the free-text filter searches (number, symptom, place, people), normalised
+    #: once by `search_text`: " a 0016 no wi fi ... a0016 no wifi ... a16 ", words spaced.
     haystack: str
 
     @property
@@ -111,12 +114,61 @@ class QueueRow:
         return {"reaction": self.reaction, "recovery": self.recovery, "update": self.update}[name]
 
 
+# -- the free-text filter's words ---------------------------------------------------------
+#
+# Rows and what is typed are normalised the same way: case-folded, accents stripped (NFKD),
+# and a word written with hyphens, dots or slashes is kept both split and joined, so "wifi",
+# "wi-fi" and "wi fi" all find "Wi-Fi". A typed word with a digit in it must be a whole word
+# of the row ("3" finds "Branch 3", never "Branch 30" or card A-0013); other words may be part
+# of one ("c east" finds building C at Campus East). Rows are normalised once, when built: the
+# filter itself is a substring test per row and typed word (PITFALLS.md: 100,000 rows).
+
+_JOINERS = re.compile(r"[^\w\s]+")  # hyphens, dashes, dots, slashes, apostrophes...
+_DIGIT = re.compile(r"\d")
+# The same split for ASCII text, as byte tables (bytes.translate is ~10x faster than a regex).
+_ASCII_PUNCT = bytes(i for i in range(128) if _JOINERS.fullmatch(chr(i)))
+_ASCII_SPACE = bytes(i for i in range(128) if chr(i).isspace())
+_SPLIT = bytes.maketrans(_ASCII_PUNCT + _ASCII_SPACE, b" " * len(_ASCII_PUNCT + _ASCII_SPACE))
+_JOIN = bytes.maketrans(_ASCII_SPACE, b" " * len(_ASCII_SPACE))
+
+
+def fold(text: str) -> str:
+    """Case-folded, without accents: "Café Wi-Fi" -> "cafe wi-fi"."""
+    if text.isascii():
+        return text.lower()  # the same as casefold for ASCII, and most rows are ASCII
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def search_text(*parts: str, number: str = "") -> str:
+    """A row's searchable words with a space either side of each: every word split at its
+    hyphens, dots and slashes, then again joined ("wi fi ... wifi"). `number` (the card's,
+    "A-0016") is also kept in its short form ("a16"), the way dispatchers type it."""
+    text = fold(" ".join(parts))
+    code, dash, counter = fold(number).partition("-")
+    extra = f"{code}{counter.lstrip('0') or '0'} " if dash and counter.isdigit() else ""
+    if text.isascii():
+        raw = text.encode("ascii")
+        both = raw.translate(_SPLIT) + b" " + raw.translate(_JOIN, _ASCII_PUNCT)
+        return f" {both.decode('ascii')} {extra}"
+    split = " ".join(_JOINERS.sub(" ", text).split())
+    joined = " ".join(_JOINERS.sub("", text).split())
+    return f" {split} {joined} {extra}"
+
+
+def search_words(typed: str) -> list[str]:
+    """The words typed into the filter, normalised like rows: "Wi-Fi  Branch 3" ->
+    ["wifi", "branch", " 3 "]. A word with a digit comes padded with spaces: a whole word."""
+    words = [_JOINERS.sub("", word) for word in fold(typed).split()]
+    return [f" {w} " if _DIGIT.search(w) else w for w in words if w]
+
+
 def row_for(item: QueueItem) -> QueueRow:
     card = item.card
     assignee = card.assignee or ""
     acked = card.acknowledged_by or ""
-    hay = " ".join((card.number, card.symptom, card.location, card.category, assignee, acked,
-                    card.status_label, card.priority_reason))
+    hay = search_text(card.number, card.symptom, card.location, card.category, assignee, acked,
+                      card.status_label, card.priority_reason, number=card.number)
     return QueueRow(
         card=card,
         clocks=item.clocks,
@@ -131,7 +183,7 @@ def row_for(item: QueueItem) -> QueueRow:
         assignee=assignee,
         acknowledged_by=acked,
         rank=item.rank_key(),
-        haystack=hay.lower(),
+        haystack=hay,
     )
 
 
@@ -232,7 +284,7 @@ class QueueFilter:
         if self.site and row.site != self.site:
             return False
         # Every word typed must appear somewhere: "c east" finds building C at Campus East.
-        return all(word in row.haystack for word in self.text.lower().split())
+        return all(word in row.haystack for word in search_words(self.text))
 
 
 def filtered(rows: Sequence[QueueRow], spec: QueueFilter) -> list[QueueRow]:
@@ -243,7 +295,7 @@ def filtered(rows: Sequence[QueueRow], spec: QueueFilter) -> list[QueueRow]:
         wanted = getattr(spec, name)
         if wanted:
             out = [row for row in out if getattr(row, name) == wanted]
-    for word in spec.text.lower().split():
+    for word in search_words(spec.text):
         out = [row for row in out if word in row.haystack]
     return out
 

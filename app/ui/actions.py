@@ -70,6 +70,24 @@ ACTIONS: tuple[ActionSpec, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class ContextKey:
+    """A key that is not a window action: it works inside one kind of panel or dialog (its
+    widgets bind it), and is listed here so the F1 help shows it beside the actions."""
+
+    keys: tuple[str, ...]
+    text: str
+
+
+# Keys bound by the panels themselves, in the order the F1 help lists them after the actions.
+CONTEXT_KEYS: tuple[ContextKey, ...] = (
+    ContextKey(("/",), "Command bar (outside text fields)"),
+    ContextKey(("Ctrl+Enter",), "Submit the dialog or the intake form (in a dialog or the form)"),
+    ContextKey(("Alt+A",), "Attach the report to the look-alike card (in the intake form)"),
+    ContextKey(("Esc",), "Close the dialog, panel or wallboard (the intake form keeps its draft)"),
+)
+
+
 def shortcut_hint(key: str) -> str:
     """The first key of an action, for a button's label ("Ctrl+S")."""
     spec = next((s for s in ACTIONS if s.key == key), None)
@@ -124,10 +142,10 @@ class ActionRegistry:
         return [seq for a in self._actions.values() for seq in a.shortcuts()]
 
     def cheat_sheet(self) -> list[tuple[str, str]]:
-        """(keys, what) for every action, in table order: the F1 help."""
+        """(keys, what) for every action, in table order, then every key that works in a
+        panel or dialog (CONTEXT_KEYS): the F1 help."""
         out = [(" / ".join(s.shortcuts), s.text.replace("&", "")) for s in self.specs]
-        out.insert(0, ("/", "Command bar (outside text fields)"))
-        return out
+        return out + [(" / ".join(k.keys), k.text) for k in CONTEXT_KEYS]
 
 
 _TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)

@@ -40,6 +40,7 @@ from app.ui.intake import IntakeForm
 from app.ui.offline_banner import OfflineBanner
 from app.ui.oncall_panel import OnCallPanel
 from app.ui.queue_view import QueueView
+from app.ui.quit_guard import QuitGuard
 from app.ui.roster_dialog import RosterDialog
 from app.ui.status_strip import MessageBar, StatusStrip
 
@@ -225,6 +226,9 @@ class DeskWindow(QMainWindow):
             self.split.setSizes([1010, 590])
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if not QuitGuard.may_quit(self, self.queue.model.all_rows, self.intake):
+            event.ignore()  # "Stay": nothing is saved or torn down
+            return
         self._settings.setValue("desk/geometry", self.saveGeometry())
         self._settings.setValue("desk/state", self.saveState())
         self._settings.setValue("desk/split", self.split.saveState())

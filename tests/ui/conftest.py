@@ -84,3 +84,4 @@ def cell(window: Any, number: str, column: str) -> str:
     assert row is not None, f"{number} is not in the queue"
     col = [title for _, title in COLUMNS].index(column)
     return str(model.index(row, col).data())
+
