@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 
 from app.clock import Clock
 from app.errors import JournalError, NotFoundError, ValidationError
-from app.models import db
+from app.models import db, remote
 from app.models.entry import SCHEMA_VERSION, Entry, HybridClock, NewEntry, uuid7
 from app.models.journal_sync import (
     _ENTRY_COLUMNS,
@@ -33,14 +33,9 @@ _INSERT_ENTRY = text(
     "INSERT INTO entries (id, card_id, kind, payload, hlc, desk_id, operator, schema, server_seq)"
     " VALUES (:id, :card_id, :kind, :payload, :hlc, :desk_id, :operator, :schema, :server_seq)"
 )
-_INSERT_FACT = text(
-    "INSERT OR IGNORE INTO entries"
-    " (id, card_id, kind, payload, hlc, desk_id, operator, schema, server_seq)"
-    " VALUES (:id, :card_id, :kind, :payload, :hlc, :desk_id, :operator, :schema, :server_seq)"
-)
 # The same statements for the raw sqlite3 cursor of the write path.
 _INSERT_ENTRY_RAW = _INSERT_ENTRY.text
-_INSERT_FACT_RAW = _INSERT_FACT.text
+_INSERT_FACT_RAW = remote.INSERT_FACT  # derived facts: the same statement as pulled entries
 # The counter is text in desk_meta; one statement bumps it and returns the new value.
 _NEXT_NUMBER_RAW = (
     "INSERT INTO desk_meta (key, value) VALUES (?, '1')"

@@ -13,7 +13,7 @@ from app.bootstrap import Desk
 from app.errors import DeskError
 from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
 from app.services.desk_sources import load_outages, on_call_lines, sync_facts
-from app.services.ladder import load_ladder
+from app.services.ladder import Ladder, load_ladder
 from app.services.ladder_view import escalation_lines, ladder_states
 from app.sync.enroll import enrolled
 from app.sync.protocol import DeskSeen
@@ -28,6 +28,7 @@ class DeskFacts:
                  desks: Callable[[], Sequence[DeskSeen]] | None = None) -> None:
         self.desk = desk
         self._live_sync, self._outages, self._desks = live_sync, outages, desks
+        self._ladder: Ladder | None = None
 
     def on_call(self, now: datetime | None = None) -> Sequence[OnCallLine] | None:
         roster = self.desk.roster.roster
@@ -47,7 +48,9 @@ class DeskFacts:
 
     def escalations(self) -> Mapping[str, EscalationLine] | None:
         try:
-            ladder = load_ladder(self.desk.settings.ladder)
+            if self._ladder is None:  # read once: the wallboard asks every 15 s
+                self._ladder = load_ladder(self.desk.settings.ladder)
+            ladder = self._ladder
             states = ladder_states(self.desk.journal, ladder, active_only=True)
         except DeskError as exc:
             log.warning("ladder state unavailable: %s", exc)

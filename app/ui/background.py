@@ -23,6 +23,7 @@ from app.services.breakglass import packet_due
 from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
 from app.services.desk_sources import OutageLog
 from app.services.escalation import EscalationService
+from app.services.ladder_view import escalation_lines
 from app.sync.protocol import DeskSeen
 from app.sync.status import SyncStatus
 from app.ui.events import DeskEvents
@@ -182,6 +183,14 @@ class DeskBackground(QObject):
         return {d.desk_id: d.last_seen for d in self._engine_desks() if d.last_seen}
 
     def escalations(self) -> Mapping[str, EscalationLine] | None:
-        # Read from the journal with the configured ladder: the same lines the command line's
-        # handover prints, and shown even when this desk cannot page.
-        return self.facts.escalations()
+        # The running ladder's states (re-derived only for cards that changed); without one,
+        # the same lines from the journal with the configured ladder, as the command line's
+        # handover prints them, so they show even when this desk cannot page.
+        if self.ladder is None:
+            return self.facts.escalations()
+        try:
+            states = self.ladder.states(active_only=True)
+        except DeskError as exc:
+            log.warning("ladder state unavailable: %s", exc)
+            return None
+        return {line.card_id: line for line in escalation_lines(states, self.ladder.ladder)}
