@@ -7,18 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
+from tests.cli.test_cli_cards import NEW, run
 
 # A comma and quotes in a site: the csv module keeps it one cell.
 SITE = 'Depot "North", gate 2'
-NEW = ["card", "new", "--category", "network", "--site", "HQ", "--symptom", "switch down",
-       "--impact", "high", "--urgency", "medium", "--reason", "floor 2 offline",
-       "--q-what", "no network", "--q-where", "HQ floor 2", "--q-when", "09:50",
-       "--q-workaround", "none", "--q-contact", "J. Weber"]
-
-
-def run(journal: Path, *args: str) -> int:
-    return main(["--journal", str(journal), "--desk-code", "B", *args])
 
 
 def test_report_text_and_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
