@@ -19,12 +19,11 @@ from typing import Any
 from platformdirs import user_config_path, user_data_path
 
 from app.errors import ConfigError
+from app.protocol.catalogue import OPERATOR_MAX
 from app.protocol.text import text_problem
 
 APP_NAME = "dispatch-desk"
 ROLES = ("dispatcher", "shift_lead", "service_owner", "l1", "l2", "observer")
-# The store keeps an entry's operator in 80 characters (app/protocol/catalogue.py).
-OPERATOR_MAX = 80
 _PATHS = ("journal", "policies", "shifts", "ladder")
 _TEXTS = ("desk_code", "operator", "role", "store_url", "twilio_api_url")
 

@@ -33,7 +33,7 @@ _UPSERT_CARD = text(
     " last_hlc=excluded.last_hlc"
 )
 _UPSERT_CARD_RAW = _UPSERT_CARD.text
-_ENTRY_COLUMNS = "id, card_id, kind, payload, hlc, desk_id, operator, schema, server_seq"
+_ENTRY_COLUMNS = remote.ENTRY_COLUMNS
 _SET_META_RAW = (
     "INSERT INTO desk_meta (key, value) VALUES (?, ?)"
     " ON CONFLICT(key) DO UPDATE SET value=excluded.value"
@@ -57,14 +57,6 @@ _entry = remote.entry_from_row
 log = logging.getLogger(__name__)
 #: desk_meta key: the catalogue version the stored entries were last checked against.
 CATALOGUE_KEY = "catalogue"
-
-
-def _why(entry: Entry) -> str:
-    try:
-        entry.check()
-    except ValidationError as exc:
-        return f"this version does not accept it: {exc}"
-    return "this version does not accept it"
 
 
 def upsert_parking(cur: sqlite3.Cursor, state: CardState) -> None:
@@ -232,23 +224,23 @@ class SyncLedger:
         the cards they were on, so no reader meets an entry it cannot read."""
         if self.get_meta(CATALOGUE_KEY) == str(CATALOGUE_VERSION):
             return
-        bad: list[Entry] = []
+        bad: list[tuple[Entry, str]] = []
         for entry in self.all_entries():
             try:
                 entry.check()
             except ValidationError as exc:
-                bad.append(entry)
+                bad.append((entry, f"this version does not accept it: {exc}"))
                 log.warning("entry %s set aside on upgrade: %s", entry.id, exc)
         with db.raw_write(self._engine, self.path) as cur:
             items = []
-            for entry in bad:
+            for entry, why in bad:
                 cur.execute("DELETE FROM entries WHERE id=?", (entry.id,))
                 direction = quarantine.LOCAL if entry.desk_id == self.desk_id else \
                     quarantine.PULLED
                 items.append(quarantine.from_raw(entry.to_wire(), entry.server_seq,
-                                                 _why(entry), direction))
+                                                 why, direction))
             quarantine.record(cur, items, self._now_iso())
-            self._refold(cur, (e.card_id for e in bad))
+            self._refold(cur, (e.card_id for e, _ in bad))
             cur.execute(_SET_META_RAW, (CATALOGUE_KEY, str(CATALOGUE_VERSION)))
         self._reconsider()
 

@@ -29,7 +29,6 @@ INSERT_FACT = (
 ENTRY_COLUMNS = "id, card_id, kind, payload, hlc, desk_id, operator, schema, server_seq"
 CARD_ENTRIES = f"SELECT {ENTRY_COLUMNS} FROM entries WHERE card_id=? ORDER BY hlc, id"
 _ACK_IF_WAITING = "UPDATE entries SET server_seq=:s WHERE id=:i AND server_seq IS NULL"
-_NUMBER_HELD = "SELECT 1 FROM cards WHERE number=:number AND id != :id"
 _LOCAL_COPY = ("SELECT server_seq, card_id, kind, payload, hlc, desk_id, operator FROM entries"
                " WHERE id=?")
 _REPLACE_COPY = (

@@ -71,6 +71,7 @@ MULTILINE_INTAKE = frozenset(
 STATUSES = ("registered", "in_progress", "waiting_customer", "waiting_contractor", "restored",
             "closed")
 PRIORITIES = ("P1", "P2", "P3", "P4")
+KINDS_OF_WORK = ("emergency", "request", "planned")
 ACK_METHODS = ("phone", "in_person", "sms", "voice", "radio")
 CHANNELS = ("sms", "voice")
 SLA_CLOCKS = ("reaction", "recovery", "update")

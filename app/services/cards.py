@@ -23,10 +23,10 @@ from app.models.projection import (
 )
 from app.protocol.catalogue import ACK_METHODS as ACK_METHODS
 from app.protocol.catalogue import CARD_NUMBER
+from app.protocol.catalogue import KINDS_OF_WORK as KINDS_OF_WORK
 from app.services.card import STATUS_LABELS, Card, Operator
 from app.services.rules import PRIORITIES, DispatchRules
 
-KINDS_OF_WORK = ("emergency", "request", "planned")
 MANDATORY = {
     "q_what": "What exactly is not working, and for whom?",
     "q_where": "Where (site, room, equipment)?",

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import ConfigError
+from app.protocol.catalogue import KINDS_OF_WORK as KINDS_OF_WORK
 from app.protocol.text import text_problem
 from app.services.calendar import parse_duration
 
@@ -36,9 +37,9 @@ DEFAULT_LADDER = Path(__file__).resolve().parent.parent / "defaults" / "ladder.t
 # channel of DOMAIN.md's endpoint tier, and the only one that works with no internet at all.
 CHANNELS = ("sms", "voice", "desk_alarm")
 PRIORITIES = ("P1", "P2", "P3", "P4")
-# Kinds of work (policies.toml `kind_policy`) the [start] table may also name. Planned work is
-# scheduled, not an emergency: nobody is paged for it unless the file says "priority".
-KINDS_OF_WORK = ("emergency", "request", "planned")
+
+# Kinds of work the [start] table may also name. Planned work is scheduled, not an
+# emergency: nobody is paged for it unless the file says "priority".
 KIND_START_DEFAULT: Mapping[str, timedelta | None] = {"planned": None}
 _ROLE = re.compile(r"^(?:[a-z0-9][a-z0-9_-]*/)?[a-z0-9][a-z0-9_-]*$")
 _PERSON = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

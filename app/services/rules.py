@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.errors import ConfigError, ValidationError
+from app.protocol.catalogue import KINDS_OF_WORK as KINDS_OF_WORK
 from app.protocol.text import text_problem
 from app.services.calendar import OperatingHours, parse_duration
 
@@ -25,9 +26,7 @@ DEFAULT_RULES = Path(__file__).resolve().parent.parent / "defaults" / "policies.
 PRIORITIES = ("P1", "P2", "P3", "P4")
 LEVELS = ("high", "medium", "low")
 CLOCK_STARTS = ("registration", "confirmation")
-# The kinds of work a card can be (DOMAIN.md, "Kinds of work"); policies may match on them so
-# that planned work does not count against the emergency SLAs.
-KINDS_OF_WORK = ("emergency", "request", "planned")
+
 # Keys that carry canned timeline notes; the window binds them, other F-keys stay free.
 CANNED_NOTE_KEYS = ("F5", "F6", "F7", "F8")
 # A restored card watched for longer than a week is a typo for hours or days.

@@ -69,9 +69,9 @@ class QueueModel(QAbstractTableModel):
         self._now = now
         self._all: list[QueueRow] = []
         self._rows: list[QueueRow] = []
-        # Per card: (its row, the row's raw texts, the same cleaned for display); and per row
+        # Per card: (its row, its texts cleaned for display); and per row
         # on show, its cleaned texts in column order.
-        self._clean: dict[str, tuple[QueueRow, tuple[str, ...], tuple[str, ...]]] = {}
+        self._clean: dict[str, tuple[QueueRow, tuple[str, ...]]] = {}
         self._texts: list[tuple[str, ...]] = []
         self._filter = QueueFilter()
         self._cells: dict[tuple[int, int], tuple[Any, ...]] = {}
@@ -166,15 +166,11 @@ class QueueModel(QAbstractTableModel):
             known = before.get(row.card_id)
             if known is None or known[0] is not row:  # a row object is immutable: same texts
                 raw = _texts_of(row)
-                if known is not None and known[1] == raw:
-                    cleaned = known[2]
-                elif "".join(raw).isprintable():
-                    # Everything `for_display` changes (controls, bidi controls, surrogates)
-                    # is unprintable to Python: nearly every row skips the cleaning.
-                    cleaned = raw
-                else:
-                    cleaned = tuple(for_display(text) for text in raw)
-                known = (row, raw, cleaned)
+                # Everything `for_display` changes (controls, bidi controls, surrogates) is
+                # unprintable to Python: nearly every row skips the cleaning.
+                cleaned = raw if "".join(raw).isprintable() else \
+                    tuple(for_display(text) for text in raw)
+                known = (row, cleaned)
             self._clean[row.card_id] = known
         self._show(filtered(self._all, self._filter))
 
@@ -213,7 +209,7 @@ class QueueModel(QAbstractTableModel):
         return None
 
     def _show(self, rows: list[QueueRow]) -> None:
-        texts = [self._clean[r.card_id][2] for r in rows]
+        texts = [self._clean[r.card_id][1] for r in rows]
         if [r.card_id for r in rows] == [r.card_id for r in self._rows]:
             # Same cards in the same order (a note, an assignee): announce only the rows that
             # are new objects, cell by cell (a range repaints the whole view), so the view
