@@ -186,6 +186,14 @@ class SyncLedger:
                                 "see dispatch-desk journal quarantine")
         return found
 
+    def sync_counts(self) -> tuple[int, dict[str, int]]:
+        """The outbox size and the unresolved set-aside entries per direction, read together
+        (the sync status asks for both after every push and pull)."""
+        with db.read_connection(self._engine, self.path) as conn:
+            waiting = conn.exec_driver_sql(
+                "SELECT count(*) FROM entries WHERE server_seq IS NULL").scalar()
+            return int(waiting or 0), quarantine.counts(conn)
+
     def set_aside_counts(self) -> dict[str, int]:
         with db.read_connection(self._engine, self.path) as conn:
             return quarantine.counts(conn)

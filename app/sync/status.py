@@ -114,9 +114,9 @@ def _iso(moment: datetime | None) -> str | None:
 
 def with_journal_counts(status: SyncStatus, journal: Journal) -> SyncStatus:
     """`status` with the outbox and the set-aside entries counted now."""
-    counts = journal.set_aside_counts()
+    waiting, counts = journal.sync_counts()
     offset = status.clock_offset_s
-    return status.with_(waiting=journal.outbox_size(), refused_open=counts[REFUSED],
+    return status.with_(waiting=waiting, refused_open=counts[REFUSED],
                         set_aside=counts[PULLED] + counts[LOCAL],
                         clock_off=offset is not None and abs(offset) > MAX_STAMP_AHEAD_S)
 
