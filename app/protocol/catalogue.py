@@ -34,7 +34,7 @@ from typing import Any
 from app.errors import ValidationError
 from app.protocol.text import text_problem
 
-CATALOGUE_VERSION = 2  # 2: times bounded to 2020-2200
+CATALOGUE_VERSION = 3  # 2: times bounded to 2020-2200; 3: the intake door's kinds
 
 #: How far ahead of the store's clock an entry's stamp may be, and how far a desk's hybrid
 #: clock moves forward on a remote stamp (CockroachDB allows its nodes 500 ms; desks are
@@ -317,11 +317,69 @@ HANDOVER_PAYLOADS: dict[str, Obj] = {
     "handover.overridden": _handover_settle,
 }
 
+#: The one door in (app/protocol/intake.py): an intake item lives under its own id (a UUID
+#: made where it arrived), never becomes a card itself, and ends accepted, attached or
+#: dismissed. Integrations and maintenance windows live under pseudo cards of their own.
+INTAKE_CHANNELS = ("webhook", "alertmanager", "grafana", "email", "sms", "call", "heartbeat",
+                   "manual")
+INTEGRATION_KINDS = ("webhook", "alertmanager", "grafana", "email", "sms", "heartbeat")
+ALERT_STATUSES = ("firing", "resolved")
+INTEGRATIONS_CARD = "integrations"
+MAINTENANCE_CARD = "maintenance"
+
+
+def mapping_of(value_check: Check, most: int, key_limit: int = 100) -> Check:
+    """An object of free keys (labels, annotations), each a one-line name."""
+    key_check = line(key_limit, empty=False)
+
+    def check(value: Any, path: str, ctx: _Context) -> None:
+        if not isinstance(value, dict) or len(value) > most:
+            raise _fail(path, f"must be an object of at most {most} entries")
+        for key, item in value.items():
+            key_check(key, f"{path} key", ctx)
+            value_check(item, f"{path}.{str(key)[:40]}", ctx)
+
+    return check
+
+
+_name = line(80, empty=False)
+INTAKE_PAYLOADS: dict[str, Obj] = {
+    "intake.received": Obj(
+        {"integration": _name, "channel": one_of(*INTAKE_CHANNELS),
+         "dedup_key": line(300, empty=False), "status": one_of(*ALERT_STATUSES),
+         "summary": line(300, empty=False), "received_at": happened},
+        {"details": text(4000), "source": line(200), "node": line(200), "metric": line(200),
+         "severity": line(40), "site": line(200), "category": line(200),
+         "kind_of_work": one_of(*KINDS_OF_WORK), "callback": line(40),
+         "links": list_of(line(2000, empty=False), 20), "labels": mapping_of(line(1000), 64),
+         "fields": _intake, "maintenance": line(120), "auto": flag}),
+    "intake.repeated": Obj(
+        {"count": integer(1, 1_000_000), "status": one_of(*ALERT_STATUSES), "at": happened},
+        {"summary": line(300), "details": text(4000), "integration": line(80),
+         "channel": one_of(*INTAKE_CHANNELS)}),
+    "intake.accepted": Obj({"number": card_number}, {"card": _card_id}),
+    "intake.attached": Obj({"number": card_number}, {"card": _card_id}),
+    "intake.dismissed": Obj({"reason": line(300, empty=False)}),
+    "integration.added": Obj(
+        {"name": _name, "kind": one_of(*INTEGRATION_KINDS), "key_hash": line(128, empty=False)},
+        {"category": line(200), "site": line(200), "kind_of_work": one_of(*KINDS_OF_WORK),
+         "every_min": integer(1, 10_080), "note": line(300)}),
+    "integration.revoked": Obj({"name": _name}, {"reason": line(300)}),
+    "maintenance.scheduled": Obj(
+        {"id": line(40, empty=False), "name": line(120, empty=False), "starts": moment,
+         "ends": moment},
+        {"site": line(200), "category": line(200), "integration": line(80),
+         "repeat": one_of("none", "daily", "weekly"), "tz": line(64)}),
+    "maintenance.cancelled": Obj({"id": line(40, empty=False)}, {"reason": line(300)}),
+}
+INTAKE_KINDS = frozenset(k for k in INTAKE_PAYLOADS if k.startswith("intake."))
+_PSEUDO_HOME = {"integration.": INTEGRATIONS_CARD, "maintenance.": MAINTENANCE_CARD}
+
 SYNC_KINDS = frozenset({"sync.discarded"})
 HANDOVER_KINDS = frozenset(HANDOVER_PAYLOADS)
 LADDER_KINDS = frozenset(k for k in CARD_PAYLOADS if k.startswith(("ladder.", "pager.")))
 CARD_KINDS = frozenset(CARD_PAYLOADS) - SYNC_KINDS
-KINDS = frozenset(CARD_PAYLOADS) | HANDOVER_KINDS
+KINDS = frozenset(CARD_PAYLOADS) | HANDOVER_KINDS | frozenset(INTAKE_PAYLOADS)
 #: The pseudo card that sync bookkeeping entries live under.
 SYNC_CARD = "00000000-0000-4000-8000-000000000000"
 
@@ -352,6 +410,13 @@ def check_payload(kind: str, card_id: str, payload: Any, hlc: str) -> None:
         if card_id != HANDOVER_CARD:
             raise ValidationError(f"{kind} belongs to card_id {HANDOVER_CARD!r}", field="card_id")
         spec = HANDOVER_PAYLOADS[kind]
+    elif kind in INTAKE_PAYLOADS:
+        spec = INTAKE_PAYLOADS[kind]
+        home = next((c for prefix, c in _PSEUDO_HOME.items() if kind.startswith(prefix)), None)
+        if home is not None and card_id != home:
+            raise ValidationError(f"{kind} belongs to card_id {home!r}", field="card_id")
+        if home is None:
+            _card_id(card_id, "card_id", _NO_CONTEXT)
     else:
         found = CARD_PAYLOADS.get(kind)
         if found is None:
