@@ -24,8 +24,11 @@ from app.protocol.text import text_problem
 
 APP_NAME = "dispatch-desk"
 ROLES = ("dispatcher", "shift_lead", "service_owner", "l1", "l2", "observer")
-_PATHS = ("journal", "policies", "shifts", "ladder")
-_TEXTS = ("desk_code", "operator", "role", "store_url", "twilio_api_url")
+_PATHS = ("journal", "policies", "shifts", "ladder", "intake_rules")
+_TEXTS = ("desk_code", "operator", "role", "store_url", "twilio_api_url", "intake_listen",
+          "mail_server", "mail_user", "mail_folder", "mail_done_folder")
+_FLAGS = ("auto_register",)
+_NUMBERS = {"font_scale": "1.25", "mail_poll_s": "30"}
 
 
 def default_journal() -> Path:
@@ -60,6 +63,22 @@ class Settings:
     #: local stand-in on this machine (http://127.0.0.1:PORT) for drills and tests. Empty:
     #: Twilio itself.
     twilio_api_url: str = ""
+    #: Intake rules (TOML): what each integration's alerts become. Default: the shipped rules.
+    intake_rules: Path | None = None
+    #: The desk's own intake door, HOST:PORT (for example 127.0.0.1:8771), so monitoring on the
+    #: LAN reaches the desk with the store gone. Empty: off.
+    intake_listen: str = ""
+    #: Whether this desk registers the cards the intake rules say to register at once. Keep it
+    #: on at one desk per store (each desk that has it on would register its own card).
+    auto_register: bool = True
+    #: The mailbox polled for intake mail: imaps://HOST[:PORT] (empty: no mailbox). The
+    #: password is in the keyring (`dispatch-desk intake set-mail-password`).
+    mail_server: str = ""
+    mail_user: str = ""
+    mail_folder: str = "INBOX"
+    #: Where processed mail is moved (created when missing).
+    mail_done_folder: str = "Processed"
+    mail_poll_s: float = 30.0
 
     @property
     def journal_path(self) -> Path:
@@ -91,6 +110,13 @@ class Settings:
             raise ConfigError(f"twilio_api_url {twilio[:60]!r}: only a stand-in on this "
                               "machine (http://127.0.0.1:PORT), or empty for Twilio itself",
                               field="twilio_api_url")
+        if not 1.0 <= self.mail_poll_s <= 3600.0:
+            raise ConfigError("mail_poll_s: use a number of seconds from 1 to 3600",
+                              field="mail_poll_s")
+        for key in ("intake_listen", "mail_server", "mail_user", "mail_folder",
+                    "mail_done_folder"):
+            if problem := text_problem(getattr(self, key)):
+                raise ConfigError(f"{key}: {problem}", field=key)
         if not 0.5 <= self.font_scale <= 4.0:
             raise ConfigError("font_scale: use a number from 0.5 to 4.0", field="font_scale")
         return replace(self, desk_code=code, operator=operator, store_url=url,
@@ -156,11 +182,17 @@ def _settings(values: dict[str, Any]) -> Settings:
                 raise ConfigError(f"{key}: the path {str(values[key])[:60]!r} holds a control "
                                   "character; re-type it", field=key)
             values[key] = Path(values[key]).expanduser()
-    if "font_scale" in values:
-        try:
-            values["font_scale"] = float(values["font_scale"])
-        except (TypeError, ValueError) as exc:
-            raise ConfigError("font_scale: use a number such as 1.25", field="font_scale") from exc
+    for key, example in _NUMBERS.items():
+        if key in values:
+            if isinstance(values[key], bool):
+                raise ConfigError(f"{key}: use a number such as {example}", field=key)
+            try:
+                values[key] = float(values[key])
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"{key}: use a number such as {example}", field=key) from exc
+    for key in _FLAGS:
+        if key in values and not isinstance(values[key], bool):
+            raise ConfigError(f"{key}: use true or false (no quotes)", field=key)
     for key in _TEXTS:
         if key in values and not isinstance(values[key], str):
             raise ConfigError(f"{key}: expected text, got {values[key]!r}", field=key)

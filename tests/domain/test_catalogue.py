@@ -15,7 +15,13 @@ from app.clock import FakeClock
 from app.errors import ValidationError
 from app.models.entry import Entry, HybridClock, NewEntry
 from app.models.journal import Journal
-from app.protocol.catalogue import CARD_PAYLOADS, HANDOVER_PAYLOADS, KINDS, MAX_STAMP_AHEAD_S
+from app.protocol.catalogue import (
+    CARD_PAYLOADS,
+    HANDOVER_PAYLOADS,
+    INTAKE_PAYLOADS,
+    KINDS,
+    MAX_STAMP_AHEAD_S,
+)
 from app.protocol.text import for_display, for_terminal, text_problem
 from app.services.cards import CardService
 from app.services.rules import DispatchRules
@@ -69,7 +75,7 @@ def test_a_payload_over_64_kib_is_refused(journal: Journal) -> None:
 
 
 def test_every_kind_names_its_schema_and_unknown_fields_are_refused() -> None:
-    assert set(CARD_PAYLOADS) | set(HANDOVER_PAYLOADS) == KINDS
+    assert set(CARD_PAYLOADS) | set(HANDOVER_PAYLOADS) | set(INTAKE_PAYLOADS) == KINDS
     stamp = f"{1_764_000_000_000:015d}.00000.d1"
     entry = Entry("01a20801-09bf-79a2-9f63-6b80c5aa7a79", str(uuid.uuid4()), "card.note",
                   {"text": "ok", "extra": 1}, stamp, "d1", "ops")
