@@ -26,20 +26,25 @@ from app.runtime.facts import DeskFacts
 from app.services.card import Card
 from app.services.desk_sources import desk_packet
 from app.services.handover import HandoverService
+from app.services.handover_commands import AcceptHandover, EditHandover, OverrideHandover
 from app.services.handover_sheet import HandoverSheet, hm
 from app.services.shifts import load_shifts
 
 
 def _desk(args: argparse.Namespace) -> Desk:
+    """The desk as every front end builds it; `--shifts` overrides the `shifts` setting."""
+    from dataclasses import replace
+
     from app.cli import settings_from
 
-    return build_desk(settings_from(args))
+    settings = settings_from(args)
+    if args.shifts is not None:
+        settings = replace(settings, shifts=args.shifts)
+    return build_desk(settings)
 
 
 def _service(desk: Desk, args: argparse.Namespace) -> HandoverService:
-    if args.shifts is None:  # the desk's own plan (the `shifts` setting), as in the window
-        return desk.handover
-    return HandoverService(desk.journal, desk.rules, load_shifts(args.shifts), desk.clock)
+    return desk.handover
 
 
 def _qt() -> Any:
@@ -98,15 +103,16 @@ def cmd_handover(args: argparse.Namespace) -> int:
 
 def cmd_edit(args: argparse.Namespace) -> int:
     with closing(_desk(args)) as desk:
-        _service(desk, args).edit(args.target, args.field, " ".join(args.text), desk.operator)
+        desk.handle(EditHandover(args.target, args.field, " ".join(args.text)))
         emit(f"handover draft: {args.target} {args.field} updated")
     return 0
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
     with closing(_desk(args)) as desk:
-        done = _service(desk, args).accept(args.incoming, args.read_back or [], desk.operator,
-                                           outgoing=args.outgoing or "")
+        done = desk.handle(AcceptHandover(args.incoming, args.read_back or [],
+                                          args.outgoing or ""))
+        assert done is not None
         emit(f"handover accepted by {done.incoming} from {done.outgoing}: "
               f"{len(done.card_ids)} open cards now owned by {done.incoming}")
     return 0
@@ -114,8 +120,8 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
 def cmd_override(args: argparse.Namespace) -> int:
     with closing(_desk(args)) as desk:
-        done = _service(desk, args).override(args.reason or "", desk.operator,
-                                             incoming=args.incoming or "")
+        done = desk.handle(OverrideHandover(args.reason or "", args.incoming or ""))
+        assert done is not None
         emit(f"handover overridden by {desk.operator.name}: {len(done.card_ids)} open cards "
               f"moved to {done.incoming or 'the incoming shift'} ({done.reason})")
     return 0

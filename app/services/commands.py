@@ -14,9 +14,9 @@ desk B (a bare number is this desk's own series).
 is wrong and the form expected, so nothing reaches the journal half-understood. A word that
 could name two statuses ("waiting": for the customer or for a contractor, which pause the
 recovery clock for different reasons and are reported differently) is refused with the exact
-words to type, never guessed. `execute` runs a command through the CardService, one
-journal transaction per command; `perform` also says in words what happened (`describe`),
-so the person sees the result, not just "done".
+words to type, never guessed. `execute` runs a write through the card command vocabulary
+(`app.services.card_commands.handle`), one journal transaction per command; `perform` also
+says in words what happened (`describe`), so the person sees the result, not just "done".
 """
 
 from __future__ import annotations
@@ -28,6 +28,14 @@ from dataclasses import dataclass
 from app.errors import ValidationError
 from app.models.projection import CLOSED, IN_PROGRESS, RESTORED, WAITING
 from app.services.card import STATUS_LABELS, Card, Operator
+from app.services.card_commands import (
+    Acknowledge,
+    AddNote,
+    Assign,
+    ChangePriority,
+    SetStatus,
+    handle,
+)
 from app.services.cards import ACK_METHODS, CardService, parse_number, parse_status
 from app.services.rules import PRIORITIES
 
@@ -48,39 +56,6 @@ _COMPLETIONS_SHOWN = 50
 _SHORT_NUMBER = re.compile(r"^(?:([A-Z]{1,3})-?)?(\d{1,7})$")
 _COUNTER_DIGITS = 4  # the journal writes counters as at least four digits (B-0042)
 _HOW_SAID = {"in_person": "in person"}
-
-
-@dataclass(frozen=True)
-class SetStatus:
-    number: str
-    status: str
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class ChangePriority:
-    number: str
-    priority: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class AddNote:
-    number: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Assign:
-    number: str
-    assignee: str
-
-
-@dataclass(frozen=True)
-class Acknowledge:
-    number: str
-    who: str
-    how: str = "phone"
 
 
 @dataclass(frozen=True)
@@ -234,20 +209,11 @@ def _who_and_how(rest: str) -> tuple[str, str]:
 
 
 def execute(command: Command, cards: CardService, operator: Operator) -> Card:
-    """Run one parsed command; every branch is one CardService call (one transaction)."""
-    match command:
-        case SetStatus(number, status, reason):
-            return cards.change_status(number, status, operator, reason=reason)
-        case ChangePriority(number, priority, reason):
-            return cards.change_priority(number, priority, reason, operator)
-        case AddNote(number, text):
-            return cards.add_note(number, text, operator)
-        case Assign(number, assignee):
-            return cards.update_fields(number, {"assignee": assignee}, operator)
-        case Acknowledge(number, who, how):
-            return cards.acknowledge(number, who, how, operator)
-        case OpenCard(number):
-            return cards.get(number)
+    """Run one parsed command: a write goes through the one command handler (one
+    transaction); opening a card is a read."""
+    if isinstance(command, OpenCard):
+        return cards.get(command.number)
+    return handle(command, cards, operator)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.services.card import Card
+from app.services.card_commands import AddNote
 from app.services.rules import CannedNote
 from app.ui.events import DeskEvents
 
@@ -33,7 +34,7 @@ def add_canned_note(
             f"{note.key} adds “{note.text}” to a card: open or select the card first"
         )
         return None
-    card = events.run(lambda: desk.cards.add_note(number, note.text, desk.operator))
+    card = events.run(lambda: desk.handle(AddNote(number, note.text)))
     if card is not None:
         events.info.emit(f"note added to {card.number}: {note.text}")
     return card

@@ -34,10 +34,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.errors import NotFoundError
 from app.protocol.text import for_display
 from app.services.card import KIND_LABELS, Card
+from app.services.card_commands import AddNote, CardCommand, Confirm, PostStatusMessage
 from app.services.customer_message import eta_message
 from app.services.ladder import load_ladder
 from app.services.queue import countdown
@@ -56,7 +57,7 @@ from app.ui.dialogs import (
 )
 from app.ui.events import DeskEvents
 
-T = TypeVar("T")
+C = TypeVar("C", bound=CardCommand)  # a dialog's command, handed back when refused
 FIELD_LABELS = {
     "kind_of_work": "Kind of work", "category": "Category", "symptom": "Symptom",
     "impact_scope": "Impact", "affected_users": "Users affected", "risk_signs": "Risk signs",
@@ -298,59 +299,41 @@ class CardView(QWidget):
 
     # -- actions --------------------------------------------------------------------------
 
-    def _act(self, ask: Callable[[T | None], T | None], act: Callable[[Card, T], Any]) -> bool:
-        """Ask, then run; when the service refuses, ask again with what was typed."""
+    def _act(self, ask: Callable[[C | None], C | None]) -> bool:
+        """Ask for a command, then hand it to the desk; when the service refuses, ask again
+        with the refused command, so nothing typed is lost."""
         card = self.card
         if card is None:
             self._events.info.emit("Pick a card first (Ctrl+1 goes to the queue).")
             return False
-        previous: T | None = None
+        previous: C | None = None
         while True:
-            choice = ask(previous)
-            if choice is None:
+            command = ask(previous)
+            if command is None:
                 return False
-            done = self._events.run(partial(act, card, choice), cards=frozenset({card.id}))
+            done = self._events.run(partial(self._desk.handle, command),
+                                    cards=frozenset({card.id}))
             if done:
                 # Said where errors are said, so a success also replaces an earlier error.
-                if isinstance(done, Card):
-                    self._events.info.emit(f"{done.number} saved: {done.status_label}, "
-                                           f"{done.priority}")
+                self._events.info.emit(f"{done.number} saved: {done.status_label}, "
+                                       f"{done.priority}")
                 return True
-            previous = choice
+            previous = command
 
     def change_status(self) -> bool:
-        svc, who = self._desk.cards, self._desk.operator
-        return self._act(
-            lambda prev: StatusDialog.ask(self, self._card(), prev),
-            lambda c, ch: svc.change_status(c.number, ch.status, who, reason=ch.reason,
-                                            closure=ch.closure or None,
-                                            confirmed_by=ch.confirmed_by),
-        )
+        return self._act(lambda prev: StatusDialog.ask(self, self._card(), prev))
 
     def change_priority(self) -> bool:
-        svc, who = self._desk.cards, self._desk.operator
-        return self._act(
-            lambda prev: PriorityDialog.ask(self, self._card(), prev),
-            lambda c, ch: svc.change_priority(c.number, ch.priority, ch.reason, who,
-                                              evidence=ch.evidence),
-        )
+        return self._act(lambda prev: PriorityDialog.ask(self, self._card(), prev))
 
     def add_note(self) -> bool:
-        svc, who = self._desk.cards, self._desk.operator
-        return self._act(lambda prev: NoteDialog.ask(self, self._card(), prev or ""),
-                         lambda c, text: svc.add_note(c.number, text, who))
+        return self._act(lambda prev: NoteDialog.ask(self, self._card(), prev))
 
     def assign(self) -> bool:
-        svc, who = self._desk.cards, self._desk.operator
-        return self._act(
-            lambda prev: AssignDialog.ask(self, self._card(), prev or ""),
-            lambda c, name: svc.update_fields(c.number, {"assignee": name.strip() or None}, who),
-        )
+        return self._act(lambda prev: AssignDialog.ask(self, self._card(), prev))
 
     def acknowledge(self) -> bool:
-        svc, who = self._desk.cards, self._desk.operator
-        return self._act(lambda prev: AckDialog.ask(self, self._card(), prev),
-                         lambda c, ch: svc.acknowledge(c.number, ch.who, ch.how, who))
+        return self._act(lambda prev: AckDialog.ask(self, self._card(), prev))
 
     def confirm(self) -> bool:
         """The dispatcher confirms the card: one click, no words to ask for. Under
@@ -360,7 +343,7 @@ class CardView(QWidget):
         if card is None:
             self._events.info.emit("Pick a card first (Ctrl+1 goes to the queue).")
             return False
-        return self._events.run(lambda: desk.cards.confirm(card.number, desk.operator),
+        return self._events.run(partial(desk.handle, Confirm(card.number)),
                                 cards=frozenset({card.id})) is not None
 
     def status_message(self) -> bool:
@@ -369,11 +352,7 @@ class CardView(QWidget):
         def fill(shape: str, parts: dict[str, str]) -> Any:
             return compose(shape, self._card(), desk.rules, desk.clock.now(), parts)
 
-        return self._act(
-            lambda prev: StatusMessageDialog.ask(self, self._card(), fill, prev),
-            lambda c, ch: desk.cards.post_status_message(c.number, ch.text, ch.next_update_at,
-                                                         desk.operator),
-        )
+        return self._act(lambda prev: StatusMessageDialog.ask(self, self._card(), fill, prev))
 
     def send_eta(self) -> bool:
         """Post the ladder file's "technician on the way, ETA" text (refused before an
@@ -385,7 +364,7 @@ class CardView(QWidget):
 
         def post() -> Card:
             text = eta_message(desk.journal.entries(card.id), load_ladder(desk.settings.ladder))
-            return desk.cards.post_status_message(card.number, text, None, desk.operator)
+            return desk.handle(PostStatusMessage(card.number, text))
 
         return self._events.run(post, cards=frozenset({card.id})) is not None
 
@@ -393,8 +372,7 @@ class CardView(QWidget):
         card, text = self.card, self.quick_note.text()
         if card is None:
             return False
-        svc, who = self._desk.cards, self._desk.operator
-        if self._events.run(lambda: svc.add_note(card.number, text, who),
+        if self._events.run(partial(self._desk.handle, AddNote(card.number, text)),
                             cards=frozenset({card.id})) is None:
             return False  # the text stays in the field; the message bar says why
         self.quick_note.clear()

@@ -1,15 +1,14 @@
-"""Small dialogs for card actions. Each has an `ask()` classmethod returning the person's
-choice (or None for cancel); tests replace `ask` instead of clicking through a modal dialog.
+"""Small dialogs for card actions. Each has an `ask()` classmethod returning a command from
+the card vocabulary (`app.services.card_commands`), or None for cancel; the caller hands it
+to `Desk.handle`. Tests replace `ask` instead of clicking through a modal dialog.
 
 Dialogs only gather words: the card service validates them. When it refuses, the caller opens
-the dialog again with `previous`, so nothing typed is lost.
+the dialog again with the refused command as `previous`, so nothing typed is lost.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
@@ -30,6 +29,14 @@ from PySide6.QtWidgets import (
 
 from app.errors import DeskError
 from app.services.card import STATUS_LABELS, Card
+from app.services.card_commands import (
+    Acknowledge,
+    AddNote,
+    Assign,
+    ChangePriority,
+    PostStatusMessage,
+    SetStatus,
+)
 from app.services.cards import ACK_METHODS, CLOSURE_FIELDS, TRANSITIONS
 from app.services.rules import PRIORITIES
 from app.services.status_message import SHAPES, StatusMessage
@@ -41,33 +48,6 @@ ACK_LABELS = {"phone": "by phone", "in_person": "in person", "sms": "by SMS repl
 _INPUTS = (QLineEdit, QComboBox, QPlainTextEdit)
 CLOSURE_LABELS = {"cause": "Cause (or 'unknown')", "workaround": "Workaround",
                   "fix": "Permanent fix", "lessons": "Lessons (one or two)"}
-
-
-@dataclass(frozen=True)
-class PriorityChoice:
-    priority: str
-    reason: str
-    evidence: str = ""
-
-
-@dataclass(frozen=True)
-class StatusChoice:
-    status: str
-    reason: str = ""
-    closure: dict[str, str] = field(default_factory=dict)
-    confirmed_by: str = ""
-
-
-@dataclass(frozen=True)
-class AckChoice:
-    who: str
-    how: str
-
-
-@dataclass(frozen=True)
-class MessageChoice:
-    text: str
-    next_update_at: datetime | None
 
 
 class _Form(QDialog):
@@ -155,7 +135,7 @@ class _Form(QDialog):
 
 
 class PriorityDialog(_Form):
-    def __init__(self, parent: QWidget | None, card: Card, previous: PriorityChoice | None):
+    def __init__(self, parent: QWidget | None, card: Card, previous: ChangePriority | None):
         super().__init__(parent, f"Priority of {card.number}",
                          f"Now {card.priority}: {card.priority_reason}. Record why it changes.")
         others = [(p, p) for p in PRIORITIES if p != card.priority]
@@ -167,16 +147,16 @@ class PriorityDialog(_Form):
 
     @classmethod
     def ask(cls, parent: QWidget | None, card: Card,
-            previous: PriorityChoice | None = None) -> PriorityChoice | None:
+            previous: ChangePriority | None = None) -> ChangePriority | None:
         dialog = cls(parent, card, previous)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
-        return PriorityChoice(dialog.priority.currentData(), dialog.reason.text(),
+        return ChangePriority(card.number, dialog.priority.currentData(), dialog.reason.text(),
                               dialog.evidence.text())
 
 
 class StatusDialog(_Form):
-    def __init__(self, parent: QWidget | None, card: Card, previous: StatusChoice | None):
+    def __init__(self, parent: QWidget | None, card: Card, previous: SetStatus | None):
         super().__init__(parent, f"Status of {card.number}", f"Now: {card.status_label}.")
         targets = [(s, STATUS_LABELS[s]) for s in STATUS_LABELS if s in TRANSITIONS[card.status]]
         self.status = self.choice("New status", targets, previous.status if previous else "")
@@ -195,40 +175,47 @@ class StatusDialog(_Form):
 
     @classmethod
     def ask(cls, parent: QWidget | None, card: Card,
-            previous: StatusChoice | None = None) -> StatusChoice | None:
+            previous: SetStatus | None = None) -> SetStatus | None:
         dialog = cls(parent, card, previous)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         status = dialog.status.currentData()
         closure = {k: e.text() for k, e in dialog.closure.items()} if status == "closed" else {}
-        return StatusChoice(status, dialog.reason.text(), closure, dialog.confirmed_by.text())
+        return SetStatus(card.number, status, dialog.reason.text(), closure,
+                         dialog.confirmed_by.text())
 
 
 class NoteDialog(_Form):
-    def __init__(self, parent: QWidget | None, card: Card, previous: str) -> None:
+    def __init__(self, parent: QWidget | None, card: Card, previous: AddNote | None) -> None:
         super().__init__(parent, f"Note on {card.number}", "Symptoms and facts, not guesses.")
-        self.text = QPlainTextEdit(previous)
+        self.text = QPlainTextEdit(previous.text if previous else "")
         self.form.addRow("Note", self.text)
 
     @classmethod
-    def ask(cls, parent: QWidget | None, card: Card, previous: str = "") -> str | None:
+    def ask(cls, parent: QWidget | None, card: Card,
+            previous: AddNote | None = None) -> AddNote | None:
         dialog = cls(parent, card, previous)
-        return dialog.text.toPlainText() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return AddNote(card.number, dialog.text.toPlainText())
 
 
 class AssignDialog(_Form):
-    def __init__(self, parent: QWidget | None, card: Card, previous: str) -> None:
+    def __init__(self, parent: QWidget | None, card: Card, previous: Assign | None) -> None:
         super().__init__(parent, f"Assign {card.number}", "One accountable person, not a group.")
-        self.who = self.line("Assignee", previous or (card.assignee or ""))
+        self.who = self.line("Assignee", previous.assignee if previous else (card.assignee or ""))
 
     @classmethod
-    def ask(cls, parent: QWidget | None, card: Card, previous: str = "") -> str | None:
+    def ask(cls, parent: QWidget | None, card: Card,
+            previous: Assign | None = None) -> Assign | None:
         dialog = cls(parent, card, previous)
-        return dialog.who.text() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return Assign(card.number, dialog.who.text())
 
 
 class AckDialog(_Form):
-    def __init__(self, parent: QWidget | None, card: Card, previous: AckChoice | None) -> None:
+    def __init__(self, parent: QWidget | None, card: Card, previous: Acknowledge | None) -> None:
         super().__init__(parent, f"Acknowledgement of {card.number}",
                          "Who accepted the card, and how you know.")
         self.who = self.line("Who", previous.who if previous else "", "name (role)")
@@ -237,11 +224,11 @@ class AckDialog(_Form):
 
     @classmethod
     def ask(cls, parent: QWidget | None, card: Card,
-            previous: AckChoice | None = None) -> AckChoice | None:
+            previous: Acknowledge | None = None) -> Acknowledge | None:
         dialog = cls(parent, card, previous)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
-        return AckChoice(dialog.who.text(), dialog.how.currentData())
+        return Acknowledge(card.number, dialog.who.text(), dialog.how.currentData())
 
 
 SHAPE_PARTS = {
@@ -259,7 +246,7 @@ class StatusMessageDialog(_Form):
 
     def __init__(self, parent: QWidget | None, card: Card,
                  compose: Callable[[str, dict[str, str]], StatusMessage],
-                 previous: MessageChoice | None) -> None:
+                 previous: PostStatusMessage | None) -> None:
         super().__init__(parent, f"Status message for {card.number}")
         self._compose = compose
         self.message: StatusMessage | None = None
@@ -296,12 +283,12 @@ class StatusMessageDialog(_Form):
     @classmethod
     def ask(cls, parent: QWidget | None, card: Card,
             compose: Callable[[str, dict[str, str]], StatusMessage],
-            previous: MessageChoice | None = None) -> MessageChoice | None:
+            previous: PostStatusMessage | None = None) -> PostStatusMessage | None:
         dialog = cls(parent, card, compose, previous)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         msg = dialog.message
-        return MessageChoice(msg.text, msg.next_update_at) if msg else None
+        return PostStatusMessage(card.number, msg.text, msg.next_update_at) if msg else None
 
 
 class ShortcutsDialog(QDialog):

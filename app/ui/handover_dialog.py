@@ -31,11 +31,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.errors import DeskError
 from app.protocol.text import for_display
 from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
 from app.services.handover import HandoverService
+from app.services.handover_commands import AcceptHandover, EditHandover, OverrideHandover
 from app.services.handover_sheet import CARD_FIELDS, SHEET_FIELDS, HandoverSheet
 from app.ui.events import DeskEvents
 from app.ui.print_sheets import handover_html, handover_job
@@ -149,7 +150,7 @@ class HandoverDialog(QDialog):
     def save_edit(self) -> None:
         target, field, text = self.target.currentData(), self.field.currentText(), self.text.text()
         def edit() -> bool:
-            self.service.edit(target, field, text, self.desk.operator)
+            self.desk.handle(EditHandover(target, field, text))
             return True
 
         if self.events.run(edit):
@@ -157,7 +158,7 @@ class HandoverDialog(QDialog):
 
     def accept_handover(self) -> None:
         incoming, ticked = self.incoming.text(), self.ticked()
-        self.events.run(lambda: self.service.accept(incoming, ticked, self.desk.operator))
+        self.events.run(lambda: self.desk.handle(AcceptHandover(incoming, ticked)))
 
     @classmethod
     def ask_reason(cls, parent: QWidget) -> str | None:
@@ -171,8 +172,7 @@ class HandoverDialog(QDialog):
         if reason is None:
             return
         incoming = self.incoming.text()
-        self.events.run(lambda: self.service.override(reason, self.desk.operator,
-                                                      incoming=incoming))
+        self.events.run(lambda: self.desk.handle(OverrideHandover(reason, incoming)))
 
     def show_preview(self) -> Any:
         if self.sheet is not None:

@@ -15,9 +15,10 @@ from functools import partial
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.errors import DeskError
 from app.models.entry import Entry
+from app.services.card_commands import Acknowledge
 from app.services.escalation_state import LadderState
 from app.services.offline_alarm import OfflineAlarm, OfflinePaging
 from app.ui.events import DeskEvents
@@ -146,8 +147,8 @@ class OfflineBanner(QFrame):
         if not self.alarms:
             return
         a, desk = self.alarms[0], self.desk
-        self.events.run(partial(desk.cards.acknowledge, a.number, a.who, "phone",
-                                desk.operator), cards=frozenset({a.card_id}))
+        self.events.run(partial(desk.handle, Acknowledge(a.number, a.who, "phone")),
+                        cards=frozenset({a.card_id}))
 
     def cancel_queued(self) -> None:
         if not self.alarms or self.paging is None:

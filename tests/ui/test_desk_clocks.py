@@ -85,14 +85,15 @@ def test_a_breach_is_shown_and_recorded(qtbot, window, desk, clock, events,
 
 
 def test_acknowledging_stops_the_reaction_clock(qtbot, window, desk, clock, monkeypatch) -> None:
-    from app.ui.dialogs import AckChoice, AckDialog
+    from app.services.card_commands import Acknowledge
+    from app.ui.dialogs import AckDialog
 
     card = register(desk)
     window.events.announce()
     window.show_number(card.number)
     monkeypatch.setattr(AckDialog, "ask", classmethod(
-        lambda cls, parent, card, previous=None: None if previous else AckChoice(
-            "L. Fischer (network on call)", "in_person")))
+        lambda cls, parent, card, previous=None: None if previous else Acknowledge(
+            card.number, "L. Fischer (network on call)", "in_person")))
     clock.advance(timedelta(minutes=3))
     assert window.card.acknowledge() is True
     qtbot.waitUntil(lambda: cell(window, card.number, "Reaction") == "met")

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from PySide6.QtWidgets import QDialogButtonBox
 
+from app.services.card_commands import Assign, PostStatusMessage
 from app.services.status_message import compose
-from app.ui.dialogs import AssignDialog, MessageChoice, StatusMessageDialog
+from app.ui.dialogs import AssignDialog, StatusMessageDialog
 from tests.ui.conftest import cell, register
 
 
@@ -43,7 +44,7 @@ def test_status_message_sets_the_next_update_clock(qtbot, window, desk, clock,
         if previous is not None:
             return None
         message = fill("workaround", {"workaround": "users moved to the reserve channel"})
-        return MessageChoice(message.text, message.next_update_at)
+        return PostStatusMessage(card.number, message.text, message.next_update_at)
 
     monkeypatch.setattr(StatusMessageDialog, "ask", classmethod(ask))
     clock.advance(timedelta(minutes=5))
@@ -60,6 +61,7 @@ def test_assignee_reaches_the_queue(qtbot, window, desk, monkeypatch) -> None:
     window.events.announce()
     window.show_number(card.number)
     monkeypatch.setattr(AssignDialog, "ask", classmethod(
-        lambda cls, parent, card, previous="": None if previous else "L. Fischer"))
+        lambda cls, parent, card, previous=None: None if previous else Assign(card.number,
+                                                                          "L. Fischer")))
     assert window.card.assign() is True
     qtbot.waitUntil(lambda: cell(window, card.number, "Assigned") == "L. Fischer")

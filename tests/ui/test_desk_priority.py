@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from app.ui.dialogs import PriorityChoice, PriorityDialog
+from app.services.card_commands import ChangePriority
+from app.ui.dialogs import PriorityDialog
 from tests.ui.conftest import cell, open_desk, register
 
 
-def answer(monkeypatch: pytest.MonkeyPatch, *choices: PriorityChoice | None) -> list[Any]:
+def answer(monkeypatch: pytest.MonkeyPatch, *choices: ChangePriority | None) -> list[Any]:
     """Make PriorityDialog.ask return `choices` in turn; record what it was given."""
     asked: list[Any] = []
     queue = list(choices)
@@ -31,7 +32,7 @@ def test_priority_change_without_a_reason_is_refused_and_changes_nothing(
     window.events.announce()
     window.show_number(card.number)
     before = len(desk.cards.timeline(card.number))
-    asked = answer(monkeypatch, PriorityChoice("P1", "   ", "ward called again"))
+    asked = answer(monkeypatch, ChangePriority(card.number, "P1", "   ", "ward called again"))
 
     assert window.card.change_priority() is False
 
@@ -42,7 +43,7 @@ def test_priority_change_without_a_reason_is_refused_and_changes_nothing(
     assert len(desk.cards.timeline(card.number)) == before
     assert cell(window, card.number, "Pri") == "P3"
     # The dialog came back with what had been typed, so the evidence is not lost.
-    assert asked == [None, PriorityChoice("P1", "   ", "ward called again")]
+    assert asked == [None, ChangePriority(card.number, "P1", "   ", "ward called again")]
 
 
 def test_priority_change_with_a_reason_reaches_queue_card_and_timeline(
@@ -50,7 +51,8 @@ def test_priority_change_with_a_reason_reaches_queue_card_and_timeline(
     card = register(desk, priority="P3", priority_reason="wired network works")
     window.events.announce()
     window.show_number(card.number)
-    answer(monkeypatch, PriorityChoice("P1", "whole building now offline", "ward C phoned"))
+    answer(monkeypatch, ChangePriority(card.number, "P1", "whole building now offline",
+                                       "ward C phoned"))
 
     assert window.card.change_priority() is True
 
@@ -72,7 +74,7 @@ def test_a_role_without_the_right_is_refused_by_the_service(qtbot, tmp_path, clo
         w = DeskWindow(observer, events, settings=ui_settings)
         qtbot.addWidget(w)
         w.show_number(card.number)
-        answer(monkeypatch, PriorityChoice("P1", "looks bad to me"))
+        answer(monkeypatch, ChangePriority(card.number, "P1", "looks bad to me"))
         assert w.card.change_priority() is False
         assert "may not change a priority" in w.message_bar.text.text()
         assert observer.cards.get(card.number).priority == "P3"

@@ -7,11 +7,12 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from app.ui.dialogs import StatusChoice, StatusDialog
+from app.services.card_commands import SetStatus
+from app.ui.dialogs import StatusDialog
 from tests.ui.conftest import cell, register
 
 
-def answer(monkeypatch: pytest.MonkeyPatch, *choices: StatusChoice | None) -> list[Any]:
+def answer(monkeypatch: pytest.MonkeyPatch, *choices: SetStatus | None) -> list[Any]:
     asked: list[Any] = []
     queue = list(choices)
 
@@ -27,7 +28,7 @@ def test_status_change_from_the_card(qtbot, window, desk, monkeypatch) -> None:
     card = register(desk)
     window.events.announce()
     window.show_number(card.number)
-    answer(monkeypatch, StatusChoice("in_progress", "engineer on site"))
+    answer(monkeypatch, SetStatus(card.number, "in_progress", "engineer on site"))
 
     assert window.card.change_status() is True
 
@@ -42,8 +43,8 @@ def test_closing_without_the_closure_is_refused_and_the_words_come_back(
     desk.cards.change_status(card.number, "restored", desk.operator)
     window.events.announce()
     window.show_number(card.number)
-    half = StatusChoice("closed", "", {"cause": "SFP failed", "workaround": "",
-                                       "fix": "", "lessons": ""}, "ward C")
+    half = SetStatus(card.number, "closed", "", {"cause": "SFP failed", "workaround": "",
+                                                 "fix": "", "lessons": ""}, "ward C")
     asked = answer(monkeypatch, half)
 
     assert window.card.change_status() is False
@@ -83,7 +84,7 @@ def test_a_dialog_action_confirms_and_replaces_the_last_error(qtbot, window, des
     window.show_number(card.number)
     window.events.error.emit("an earlier mistake")
     assert window.message_bar.kind == "error"
-    answer(monkeypatch, StatusChoice("in_progress", "engineer on site"))
+    answer(monkeypatch, SetStatus(card.number, "in_progress", "engineer on site"))
 
     assert window.card.change_status() is True
     assert window.message_bar.kind == "info"

@@ -1,0 +1,58 @@
+"""The desk object every front end works through: what `app.bootstrap` builds, once.
+
+Its type lives here, apart from the composition root, so the window and the command line
+depend on this narrow surface and never on how it was wired. Writes go through `handle`
+(one command, one journal transaction); reads through the services it carries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import overload
+
+from app.clock import Clock
+from app.config import Settings
+from app.models.journal import Journal
+from app.services.card import Card, Operator
+from app.services.card_commands import CardCommand, handle
+from app.services.cards import CardService
+from app.services.handover import HandoverService
+from app.services.handover_commands import HandoverCommand, handle_handover
+from app.services.handover_sheet import Acceptance
+from app.services.intake import IntakeService
+from app.services.roster_store import DeskRoster
+from app.services.rules import DispatchRules
+from app.services.shifts import ShiftPlan
+from app.services.sla import SlaWatch
+
+
+@dataclass
+class Desk:
+    """Everything a front end (command line, window, wallboard) needs, already wired."""
+
+    settings: Settings
+    clock: Clock
+    journal: Journal
+    rules: DispatchRules
+    cards: CardService
+    sla: SlaWatch
+    operator: Operator
+    roster: DeskRoster
+    shifts: ShiftPlan
+    handover: HandoverService
+    intake: IntakeService
+
+    @overload
+    def handle(self, command: CardCommand) -> Card: ...
+    @overload
+    def handle(self, command: HandoverCommand) -> Acceptance | None: ...
+
+    def handle(self, command: CardCommand | HandoverCommand) -> Card | Acceptance | None:
+        """Run one command as the operator at the desk: one journal transaction. A card
+        command returns the card as it now stands; a handover command what it settled."""
+        if isinstance(command, HandoverCommand):
+            return handle_handover(command, self.handover, self.operator)
+        return handle(command, self.cards, self.operator)
+
+    def close(self) -> None:
+        self.journal.close()
