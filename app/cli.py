@@ -12,7 +12,7 @@ import argparse
 import importlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -21,6 +21,7 @@ from app.errors import DeskError
 from app.protocol.text import for_terminal
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2  # argparse's own code for a command line it cannot use
 
 # Each module adds its subcommands with `register(subparsers)`; one line per module.
 COMMAND_MODULES = (
@@ -33,6 +34,9 @@ COMMAND_MODULES = (
     "app.cli_ladder",
     "app.cli_run",
     "app.cli_report",
+    "app.cli_intake",
+    "app.cli_mail",  # after app.cli_intake: it adds its commands to that `intake` group
+    "app.cli_webhook",
 )
 
 
@@ -78,18 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Any:
-    from app.config import load_settings
+    from app.config import settings_from_args
 
-    return load_settings(
-        args.config,
-        {
-            "journal": args.journal,
-            "policies": args.policies,
-            "desk_code": args.desk_code,
-            "operator": args.operator,
-            "role": args.role,
-        },
-    )
+    return settings_from_args(args)
 
 
 def emit(text: object = "", *, lines: bool = False, file: TextIO | None = None) -> None:
@@ -105,14 +100,18 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None,
+         window: Callable[[argparse.Namespace], int] | None = None) -> int:
+    """Run one subcommand. With none, `window` opens the desk window (`app.__main__` passes
+    it: the command line never imports the window, nor the window the command line)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command is None:
-            from app.ui.launch import run_window
-
-            return int(run_window(args))
+            if window is None:
+                parser.print_help(sys.stderr)
+                return EXIT_USAGE
+            return int(window(args))
         result: int = args.handler(args)
         return result
     except DeskError as exc:

@@ -18,13 +18,14 @@ from typing import Any
 
 from platformdirs import user_config_path, user_data_path
 
+from app.adapters.imap import parse_mail_server
 from app.errors import ConfigError
 from app.protocol.catalogue import OPERATOR_MAX
 from app.protocol.text import text_problem
 
 APP_NAME = "dispatch-desk"
 ROLES = ("dispatcher", "shift_lead", "service_owner", "l1", "l2", "observer")
-_PATHS = ("journal", "policies", "shifts", "ladder", "intake_rules")
+_PATHS = ("journal", "policies", "shifts", "ladder", "intake_rules", "mail_ca_file")
 _TEXTS = ("desk_code", "operator", "role", "store_url", "twilio_api_url", "intake_listen",
           "mail_server", "mail_user", "mail_folder", "mail_done_folder")
 _FLAGS = ("auto_register",)
@@ -79,6 +80,9 @@ class Settings:
     #: Where processed mail is moved (created when missing).
     mail_done_folder: str = "Processed"
     mail_poll_s: float = 30.0
+    #: The CA certificate (PEM) the mail server's certificate must chain to, for a server
+    #: with its own CA. Empty: the system's CAs. The certificate is always checked.
+    mail_ca_file: Path | None = None
 
     @property
     def journal_path(self) -> Path:
@@ -117,6 +121,11 @@ class Settings:
                     "mail_done_folder"):
             if problem := text_problem(getattr(self, key)):
                 raise ConfigError(f"{key}: {problem}", field=key)
+        if self.mail_server:
+            parse_mail_server(self.mail_server)  # a ConfigError naming mail_server
+            if not self.mail_user.strip():
+                raise ConfigError("mail_user: mail_server is set; give the mailbox's login "
+                                  "name too", field="mail_user")
         if not 0.5 <= self.font_scale <= 4.0:
             raise ConfigError("font_scale: use a number from 0.5 to 4.0", field="font_scale")
         return replace(self, desk_code=code, operator=operator, store_url=url,
@@ -124,6 +133,15 @@ class Settings:
 
 
 _TYPES: dict[str, Any] = {f.name: f.type for f in fields(Settings)}
+
+
+def settings_from_args(args: Any) -> Settings:
+    """The settings for a command line's global options (`--config`, `--journal`, ...):
+    the file's, with each option given overriding its setting."""
+    return load_settings(args.config, {
+        "journal": args.journal, "policies": args.policies, "desk_code": args.desk_code,
+        "operator": args.operator, "role": args.role,
+    })
 
 
 def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QSettings
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.bootstrap import Desk, build_desk
-from app.config import APP_NAME
+from app.config import APP_NAME, settings_from_args
 from app.errors import DeskError
 from app.services.demo import fill_demo
 from app.services.queue import QueueRow, next_deadline, record_due_breaches
@@ -156,9 +156,7 @@ def build_window(desk: Desk, events: DeskEvents, *, wallboard: bool = False,
 
 
 def run_window(args: argparse.Namespace) -> int:
-    from app.cli import settings_from
-
-    settings = settings_from(args)
+    settings = settings_from_args(args)
     if QApplication.instance() is None:
         check_display(os.environ)
     demo = bool(getattr(args, "demo", False))
