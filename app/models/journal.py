@@ -279,6 +279,13 @@ class Journal(SyncLedger):
             rows = conn.exec_driver_sql(sql + " GROUP BY e.card_id")
             return {str(r[0]): int(r[1]) for r in rows}
 
+    def arrived_after(self, card_id: str, seq: int) -> dict[str, int]:
+        """entry id -> local seq of a card's entries that arrived after `seq`."""
+        with db.read_connection(self._engine, self.path) as conn:
+            rows = conn.exec_driver_sql("SELECT id, seq FROM entries WHERE card_id = ? AND "
+                                        "seq > ?", (card_id, seq))
+            return {str(r[0]): int(r[1]) for r in rows}
+
     def count_cards(self) -> int:
         with db.read_connection(self._engine, self.path) as conn:
             return int(conn.exec_driver_sql("SELECT count(*) FROM cards").scalar() or 0)

@@ -15,7 +15,7 @@ and of the network: the pager is injected, time comes from the Clock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,8 +27,10 @@ from app.errors import ConfigError
 from app.models.entry import Entry, NewEntry, fact_id
 from app.models.journal import Journal
 from app.models.projection import CardState
+from app.protocol.catalogue import LADDER_KINDS
 from app.services.escalation_state import (
     LadderState,
+    advance,
     derive,
     last_pages,
     opted_out,
@@ -162,7 +164,24 @@ class EscalationService:
     def _write(self, entries: list[NewEntry], result: RunResult) -> list[Entry]:
         written = self.journal.write(entries, OPERATOR) if entries else []
         result.touched.update(e.card_id for e in written)
+        self._advance(written)
         return written
+
+    def _advance(self, written: Sequence[Entry]) -> None:
+        """Bring the cached states of the cards just written up to date from the entries in
+        hand, when nothing else arrived for them meanwhile: the next pass then plans from
+        them without reading and deriving those cards again (one derive per P1)."""
+        mine: dict[str, list[Entry]] = {}
+        for e in written:
+            mine.setdefault(e.card_id, []).append(e)
+        for card_id, entries in mine.items():
+            seen = self._derived.get(card_id)
+            if seen is None or any(e.kind not in LADDER_KINDS for e in entries):
+                continue
+            arrived = self.journal.arrived_after(card_id, seen[0])
+            if set(arrived) != {e.id for e in entries}:
+                continue  # another process wrote too: the next pass derives it afresh
+            self._derived[card_id] = (max(arrived.values()), advance(seen[1], entries))
 
     def _record_bookkeeping(self, todo: Plan, by_id: dict[str, LadderState],
                             result: RunResult) -> None:

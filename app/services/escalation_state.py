@@ -21,13 +21,15 @@ Entry kinds (all on the card; ids are facts from ``step_key`` so a repeat write 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import copy
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from app.models.entry import Entry, fact_id
 from app.models.projection import CLOSED, RESTORED, CardState
+from app.protocol.catalogue import LADDER_KINDS
 from app.services.ladder import Ladder
 
 # A step fired within this of its due time is on time; later is flagged "late" (DOMAIN: every
@@ -214,7 +216,19 @@ def derive(card: CardState, entries: Iterable[Entry], ladder: Ladder) -> LadderS
     state = LadderState(card["id"], card["number"], card["priority"],
                         owner=card.get("registered_desk") or "",
                         start_due=_start_due(card, ordered, ladder), stopped=_stopped(card))
-    steps: dict[tuple[int, int], StepState] = {}
+    return _fold(state, ordered)
+
+
+def advance(state: LadderState, later: Sequence[Entry]) -> LadderState:
+    """`state` with ladder entries that come after all it was derived from (the ladder's
+    own writes, just made): the same as deriving again, without re-reading the card."""
+    if any(e.kind not in LADDER_KINDS for e in later):
+        raise ValueError("advance takes ladder entries only; derive for the rest")
+    return _fold(copy.deepcopy(state), sorted(later, key=lambda e: (e.hlc, e.id)))
+
+
+def _fold(state: LadderState, ordered: Sequence[Entry]) -> LadderState:
+    steps = {(s.tier, s.attempt): s for s in state.steps}
     for e in ordered:
         p = e.payload
         key = (int(p.get("tier", 0)), int(p.get("attempt", 0)))
