@@ -4,7 +4,7 @@
 # this script ends (scripts/ensure-postgres.sh), unless DD_TEST_POSTGRES_URL names a server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS="server,test" EXTRA_DEBS="poppler-utils prometheus-alertmanager dovecot-imapd" bash scripts/setup-env.sh
+EXTRAS="server,test" EXTRA_DEBS="poppler-utils prometheus-alertmanager dovecot-imapd alsa-utils" bash scripts/setup-env.sh
 # Xvfb, openbox and xdotool for the real-window suite (tests/realwindow): offscreen Qt
 # cannot see focus bugs.
 bash scripts/ensure-xvfb.sh

@@ -7,6 +7,9 @@ import pytest
 from tests.memory_keyring import MemoryKeyring
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Windows the tests open sound their notices on ALSA's null device: heard by nobody, still
+# played by the real player (tests/alerts check it plays).
+os.environ.setdefault("DD_SOUND_DEVICE", "null")
 
 
 @pytest.fixture(autouse=True)
