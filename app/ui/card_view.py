@@ -38,7 +38,13 @@ from app.application import Desk
 from app.errors import NotFoundError
 from app.protocol.text import for_display
 from app.services.card import KIND_LABELS, Card
-from app.services.card_commands import AddNote, CardCommand, Confirm, PostStatusMessage
+from app.services.card_commands import (
+    Acknowledge,
+    AddNote,
+    CardCommand,
+    Confirm,
+    PostStatusMessage,
+)
 from app.services.customer_message import eta_message
 from app.services.ladder import load_ladder
 from app.services.queue import countdown
@@ -56,6 +62,7 @@ from app.ui.dialogs import (
     StatusMessageDialog,
 )
 from app.ui.events import DeskEvents
+from app.ui.paging_section import PagingSection
 
 C = TypeVar("C", bound=CardCommand)  # a dialog's command, handed back when refused
 FIELD_LABELS = {
@@ -140,10 +147,12 @@ class CardView(QWidget):
         self.timeline.verticalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents)
 
+        self.paging = PagingSection(desk)  # whom to phone, and where the ladder stands
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(scroll)
+        split.addWidget(self.paging)
         split.addWidget(self.timeline)
-        split.setSizes([320, 380])
+        split.setSizes([280, 160, 300])
 
         self.buttons: dict[str, QPushButton] = {}
         actions = QGridLayout()  # two rows of three: the card panel stays narrow
@@ -250,7 +259,9 @@ class CardView(QWidget):
         return rows
 
     def _fill_timeline(self, card: Card) -> None:
-        lines = timeline(self._desk.cards.timeline(card.number))
+        entries = self._desk.cards.timeline(card.number)
+        self.paging.show_for(card, entries)
+        lines = timeline(entries)
         tz = self._desk.rules.tz
         self.timeline.setRowCount(len(lines))
         for i, line in enumerate(reversed(lines)):  # newest first: what just happened
@@ -333,7 +344,10 @@ class CardView(QWidget):
         return self._act(lambda prev: AssignDialog.ask(self, self._card(), prev))
 
     def acknowledge(self) -> bool:
-        return self._act(lambda prev: AckDialog.ask(self, self._card(), prev))
+        # The dialog offers the on-call person of the card's group: usually who rang back.
+        who = self.paging.view.first_on_call if self.paging.view else ""
+        guess = Acknowledge(self._card().number, who) if who and self.card else None
+        return self._act(lambda prev: AckDialog.ask(self, self._card(), prev or guess))
 
     def confirm(self) -> bool:
         """The dispatcher confirms the card: one click, no words to ask for. Under
