@@ -131,8 +131,13 @@ class CardView(QWidget):
         self.fields.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         # The five questions are long labels: their answers go under them, not far right.
         self.fields.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        # Under the fields, in their scroll area: whom to phone, where the ladder stands.
+        self.paging = PagingSection(desk)
         holder = QWidget()
-        holder.setLayout(self.fields)
+        stacked = QVBoxLayout(holder)
+        stacked.addLayout(self.fields)
+        stacked.addWidget(self.paging)
+        stacked.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(holder)
@@ -147,12 +152,10 @@ class CardView(QWidget):
         self.timeline.verticalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents)
 
-        self.paging = PagingSection(desk)  # whom to phone, and where the ladder stands
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(scroll)
-        split.addWidget(self.paging)
         split.addWidget(self.timeline)
-        split.setSizes([280, 160, 300])
+        split.setSizes([320, 380])
 
         self.buttons: dict[str, QPushButton] = {}
         actions = QGridLayout()  # two rows of three: the card panel stays narrow
