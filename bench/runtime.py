@@ -277,6 +277,7 @@ def headless_process(folder: Path, twilio: Any, pages: PageLog, loopback: Any, s
 
 def window_queue(folder: Path, cards: int) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("DD_SOUND_DEVICE", "null")  # the window sounds its P1s: to nobody
     from PySide6.QtCore import QSettings, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
@@ -359,6 +360,10 @@ def window_queue(folder: Path, cards: int) -> dict[str, Any]:
         reader.close()
         events.stop_ticking()
         window.background.stop()
+        # The P1s are still open, so closing would ask "quit anyway?": the bench says yes.
+        from app.ui.quit_guard import QuitGuard
+
+        QuitGuard.ask = classmethod(lambda _cls, _parent, _why: True)  # type: ignore[method-assign]
         window.close()
         app.processEvents()
         desk.close()

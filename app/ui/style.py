@@ -40,7 +40,7 @@ PRIORITY_TEXT = {
 }
 PRIORITY_BACKGROUND = {
     "P1": QBrush(QColor("#b3261e")),
-    "P2": QBrush(QColor("#c75300")),
+    "P2": QBrush(QColor("#b34a00")),  # white on it: 5.4:1 (WCAG AA asks 4.5)
     "P3": QBrush(QColor("#f2c94c")),
     "P4": QBrush(QColor("#d5dbe1")),
 }
@@ -56,13 +56,29 @@ LOCAL_ONLY_CSS = "color: #7a4b00; font-weight: bold;"
 BREACH_LINE = QBrush(QColor("#a50e0e"))
 
 
+#: The smallest body type the window uses, whatever the desktop's default (often 9-10 pt):
+#: read at arm's length for twelve hours. `font_scale` multiplies it.
+MIN_POINTS = 11.0
+
+
 def apply_font_scale(app: QApplication, scale: float) -> None:
     """Scale the whole window's type (Settings.font_scale): a desk across the room, or a
     dispatcher who needs bigger letters at 4 a.m."""
     font = app.font()
-    size = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
+    size = max(font.pointSizeF(), MIN_POINTS)
     font.setPointSizeF(size * scale)
     app.setFont(font)
+
+
+def contrast(foreground: QColor, background: QColor) -> float:
+    """The WCAG 2 contrast ratio of two colours (1 to 21; AA asks 4.5 for body text)."""
+    def luminance(c: QColor) -> float:
+        def channel(v: float) -> float:
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+        return (0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF())
+                + 0.0722 * channel(c.blueF()))
+    hi, lo = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 def bold(font: QFont) -> QFont:
