@@ -27,6 +27,7 @@ from app.services.queue import QueueRow, next_deadline, record_due_breaches
 from app.services.roster_store import DEFAULT_EXAMPLE, roster_path_for
 from app.ui.background import DeskBackground
 from app.ui.events import DeskEvents
+from app.ui.screens import show_on, wallboard_screen
 from app.ui.style import apply_font_scale
 
 
@@ -185,8 +186,10 @@ def run_window(args: argparse.Namespace) -> int:
         window = build_window(desk, events, wallboard=wallboard, background=background)
         record_breaches(desk, events, window)
         if wallboard:
-            window.showFullScreen()
+            show_on(window, wallboard_screen(QSettings(), getattr(args, "screen", None)))
         else:
+            if getattr(args, "screen", None) is not None:
+                wallboard_screen(QSettings(), args.screen)  # checked and kept for F11
             window.show()
         background.start()
         events.start_ticking()
