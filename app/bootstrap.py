@@ -8,27 +8,29 @@ open and work without either.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.adapters.pager import Pager
 from app.adapters.secrets import SecretStore
 from app.adapters.twilio_pager import LoopbackHttpClient, TwilioPager
+from app.application import Desk as Desk  # re-exported for older imports
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.errors import ConfigError, DeskError
+from app.intake_config import load_intake_rules
 from app.models.journal import Journal
 from app.services.card import Operator
 from app.services.cards import CardService
 from app.services.escalation import EscalationService
 from app.services.handover import HandoverService
+from app.services.intake import IntakeService
 from app.services.ladder import load_ladder
 from app.services.recipients import Recipients
 from app.services.roster import Roster, RoutingMatrix
 from app.services.roster_store import DeskRoster
-from app.services.rules import DispatchRules, load_rules
-from app.services.shifts import ShiftPlan, load_shifts
+from app.services.rules import load_rules
+from app.services.shifts import load_shifts
 from app.services.sla import SlaWatch
 from app.sync.engine import SyncEngine
 from app.sync.enroll import enrolled, open_sync
@@ -39,43 +41,29 @@ log = logging.getLogger(__name__)
 TWILIO_SECRETS = ("twilio_account_sid", "twilio_auth_token", "twilio_from_number")
 
 
-@dataclass
-class Desk:
-    """Everything a front end (command line, window, wallboard) needs, already wired."""
-
-    settings: Settings
-    clock: Clock
-    journal: Journal
-    rules: DispatchRules
-    cards: CardService
-    sla: SlaWatch
-    operator: Operator
-    roster: DeskRoster
-    shifts: ShiftPlan
-    handover: HandoverService
-
-    def close(self) -> None:
-        self.journal.close()
-
-
 def build_desk(settings: Settings, clock: Clock | None = None) -> Desk:
     clock = clock or SystemClock()
     rules = load_rules(settings.policies)
     shifts = load_shifts(settings.shifts)
+    intake_rules = load_intake_rules(settings.intake_rules, rules)
     journal = Journal.open(settings.journal_path, clock)
     if settings.desk_code and journal.desk_code != settings.desk_code:
         journal.set_desk_code(settings.desk_code)
+    cards = CardService(journal, rules, clock)
+    intake = IntakeService(journal, rules, intake_rules, clock, cards,
+                           auto_register=settings.auto_register)
     return Desk(
         settings=settings,
         clock=clock,
         journal=journal,
         rules=rules,
-        cards=CardService(journal, rules, clock),
+        cards=cards,
         sla=SlaWatch(journal, rules),
         operator=Operator(settings.operator, settings.role),
         roster=DeskRoster.for_journal(journal.path),
         shifts=shifts,
-        handover=HandoverService(journal, rules, shifts, clock),
+        handover=HandoverService(journal, rules, shifts, clock, intake=intake),
+        intake=intake,
     )
 
 

@@ -22,12 +22,13 @@ from app.adapters.imap import parse_mail_server
 from app.errors import ConfigError
 from app.protocol.catalogue import OPERATOR_MAX
 from app.protocol.text import text_problem
+from app.services.alerts import parse_silenced
 
 APP_NAME = "dispatch-desk"
 ROLES = ("dispatcher", "shift_lead", "service_owner", "l1", "l2", "observer")
 _PATHS = ("journal", "policies", "shifts", "ladder", "intake_rules", "mail_ca_file")
 _TEXTS = ("desk_code", "operator", "role", "store_url", "twilio_api_url", "intake_listen",
-          "mail_server", "mail_user", "mail_folder", "mail_done_folder")
+          "mail_server", "mail_user", "mail_folder", "mail_done_folder", "silence")
 _FLAGS = ("auto_register",)
 _NUMBERS = {"font_scale": "1.25", "mail_poll_s": "30"}
 
@@ -80,6 +81,9 @@ class Settings:
     #: Where processed mail is moved (created when missing).
     mail_done_folder: str = "Processed"
     mail_poll_s: float = 30.0
+    #: Kinds of notice whose sound is off, comma-separated (breach, running_out, intake,
+    #: last_tier, link_down). They are still listed and flashed; a new P1 is always heard.
+    silence: str = ""
     #: The CA certificate (PEM) the mail server's certificate must chain to, for a server
     #: with its own CA. Empty: the system's CAs. The certificate is always checked.
     mail_ca_file: Path | None = None
@@ -126,6 +130,7 @@ class Settings:
             if not self.mail_user.strip():
                 raise ConfigError("mail_user: mail_server is set; give the mailbox's login "
                                   "name too", field="mail_user")
+        parse_silenced(self.silence)
         if not 0.5 <= self.font_scale <= 4.0:
             raise ConfigError("font_scale: use a number from 0.5 to 4.0", field="font_scale")
         return replace(self, desk_code=code, operator=operator, store_url=url,

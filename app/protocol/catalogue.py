@@ -34,7 +34,8 @@ from typing import Any
 from app.errors import ValidationError
 from app.protocol.text import text_problem
 
-CATALOGUE_VERSION = 3  # 2: times bounded to 2020-2200; 3: the intake door's kinds
+CATALOGUE_VERSION = 4  # 2: times bounded to 2020-2200; 3: the intake door's kinds;
+# 4: outbound webhook subscriptions
 
 #: How far ahead of the store's clock an entry's stamp may be, and how far a desk's hybrid
 #: clock moves forward on a remote stamp (CockroachDB allows its nodes 500 ms; desks are
@@ -270,6 +271,13 @@ CARD_PAYLOADS: dict[str, Obj] = {
     "card.confirmed": Obj(optional={"at": happened}),
     "card.report": Obj({"text": text(2000, empty=False)}, {"reporter": line(200)}),
     "card.renumbered": Obj({"number": card_number}, {"was": nullable(card_number)}),
+    # The post-incident review of a closed P1/P2, and each of its measures ticked off.
+    "card.review": Obj(
+        {"summary": text(4000, empty=False), "owner": _who, "due": moment,
+         "measures": list_of(line(300, empty=False), 5)},
+        {"at": happened}),
+    "card.review_measure_done": Obj({"measure": integer(1, 5)},
+                                    {"at": happened, "note": line(300)}),
     "sla.breach": Obj({"clock": one_of(*SLA_CLOCKS), "due": happened},
                       {"at": happened, "noticed_late": flag}),
     "ladder.step": Obj(
@@ -326,6 +334,10 @@ INTEGRATION_KINDS = ("webhook", "alertmanager", "grafana", "email", "sms", "hear
 ALERT_STATUSES = ("firing", "resolved")
 INTEGRATIONS_CARD = "integrations"
 MAINTENANCE_CARD = "maintenance"
+#: The one door out (app/services/outbound.py): webhook subscriptions live under this pseudo
+#: card; the card events a subscription may choose. Its secret is never in an entry.
+WEBHOOKS_CARD = "webhooks"
+WEBHOOK_EVENTS = ("registered", "priority", "acknowledged", "restored", "closed")
 
 
 def mapping_of(value_check: Check, most: int, key_limit: int = 100) -> Check:
@@ -356,14 +368,20 @@ INTAKE_PAYLOADS: dict[str, Obj] = {
     "intake.repeated": Obj(
         {"count": integer(1, 1_000_000), "status": one_of(*ALERT_STATUSES), "at": happened},
         {"summary": line(300), "details": text(4000), "integration": line(80),
-         "channel": one_of(*INTAKE_CHANNELS)}),
-    "intake.accepted": Obj({"number": card_number}, {"card": _card_id}),
+         "channel": one_of(*INTAKE_CHANNELS),
+         # links the repeat brings (a voicemail left on the emergency line after the call)
+         "links": list_of(line(2000, empty=False), 20)}),
+    # The card is registered in the same write, which hands out its number: the card's id
+    # is what links them; the number is added when it is known.
+    "intake.accepted": Obj({"card": _card_id}, {"number": card_number}),
     "intake.attached": Obj({"number": card_number}, {"card": _card_id}),
     "intake.dismissed": Obj({"reason": line(300, empty=False)}),
     "integration.added": Obj(
         {"name": _name, "kind": one_of(*INTEGRATION_KINDS), "key_hash": line(128, empty=False)},
         {"category": line(200), "site": line(200), "kind_of_work": one_of(*KINDS_OF_WORK),
-         "every_min": integer(1, 10_080), "note": line(300)}),
+         "every_min": integer(1, 10_080), "note": line(300),
+         # kind "sms": what the store texts back at once to a new emergency SMS
+         "reply": line(320)}),
     "integration.revoked": Obj({"name": _name}, {"reason": line(300)}),
     "maintenance.scheduled": Obj(
         {"id": line(40, empty=False), "name": line(120, empty=False), "starts": moment,
@@ -371,9 +389,16 @@ INTAKE_PAYLOADS: dict[str, Obj] = {
         {"site": line(200), "category": line(200), "integration": line(80),
          "repeat": one_of("none", "daily", "weekly"), "tz": line(64)}),
     "maintenance.cancelled": Obj({"id": line(40, empty=False)}, {"reason": line(300)}),
+    "webhook.subscribed": Obj(
+        {"id": line(40, empty=False), "name": line(40, empty=False),
+         "url": line(2000, empty=False), "events": list_of(one_of(*WEBHOOK_EVENTS), 5)},
+        {"note": line(300)}),
+    "webhook.removed": Obj({"id": line(40, empty=False), "name": line(40, empty=False)},
+                           {"reason": line(300)}),
 }
 INTAKE_KINDS = frozenset(k for k in INTAKE_PAYLOADS if k.startswith("intake."))
-_PSEUDO_HOME = {"integration.": INTEGRATIONS_CARD, "maintenance.": MAINTENANCE_CARD}
+_PSEUDO_HOME = {"integration.": INTEGRATIONS_CARD, "maintenance.": MAINTENANCE_CARD,
+                "webhook.": WEBHOOKS_CARD}
 
 SYNC_KINDS = frozenset({"sync.discarded"})
 HANDOVER_KINDS = frozenset(HANDOVER_PAYLOADS)

@@ -32,6 +32,8 @@ from app.services.handover_sheet import (
     hm,
     is_critical,
 )
+from app.services.intake import IntakeService
+from app.services.intake.sheet import intake_facts
 from app.services.metrics import by_risk
 from app.services.rules import DispatchRules
 from app.services.shifts import ShiftPlan, ShiftWindow
@@ -110,11 +112,12 @@ def _acceptance(entry: Entry) -> Acceptance:
 
 class HandoverService:
     def __init__(self, journal: Journal, rules: DispatchRules, plan: ShiftPlan,
-                 clock: Clock) -> None:
+                 clock: Clock, *, intake: IntakeService | None = None) -> None:
         self.journal = journal
         self.rules = rules
         self.plan = plan
         self.clock = clock
+        self.intake = intake  # the triage tray: its untriaged items go on the sheet
 
     # -- reading --------------------------------------------------------------------------
 
@@ -214,6 +217,7 @@ class HandoverService:
             escalations=escalations,
             sync=sync,
             acceptance=done,
+            intake=intake_facts(self.intake) if self.intake is not None else None,
         )
 
     def activity_log(self, shift: ShiftWindow | None = None, lead: str = "") -> ActivityLog:

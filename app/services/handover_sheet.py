@@ -24,6 +24,13 @@ from app.models.projection import RESTORED, WAITING_CONTRACTOR, WAITING_CUSTOMER
 from app.protocol.text import for_display
 from app.services.card import Card
 from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
+from app.services.intake.sheet import (
+    IntakeFacts,
+    intake_hazards,
+    maintenance_lines,
+    untriaged_lines,
+    with_windows,
+)
 from app.services.metrics import CardRisk, by_risk, minutes, reaction_time, recovery_time
 from app.services.rules import DispatchRules
 from app.services.shifts import ShiftWindow
@@ -112,6 +119,8 @@ class HandoverSheet:
     closed: tuple[ClosedBrief, ...]
     questions: tuple[tuple[str, str], ...]
     acceptance: Acceptance | None
+    untriaged: tuple[str, ...] = ()  # one line per pending tray item (also under hazards)
+    maintenance: tuple[str, ...] = ()  # this and the next shift's maintenance windows
 
     @property
     def pending(self) -> bool:
@@ -335,9 +344,12 @@ def draft_sheet(
     on_call: Sequence[OnCallLine] | None = None,
     escalations: Mapping[str, EscalationLine] | None = None,
     sync: SyncFacts | None = None, acceptance: Acceptance | None = None,
+    intake: IntakeFacts | None = None,
 ) -> HandoverSheet:
     tz = shift.tz
     edits = edits or {}
+    untriaged = untriaged_lines(intake, lambda t: hm(t, tz, now))
+    maintenance = maintenance_lines(intake, shift, next_shift, lambda t: hm(t, tz, now))
     risks = by_risk(cards, rules, now)
     briefs = [_brief(r, rules, tz, now, edits, owners or {}, escalations or {}) for r in risks]
     at_risk = []
@@ -386,8 +398,12 @@ def draft_sheet(
         at_risk=tuple(at_risk),
         on_call_now=on_now,
         on_call_next=on_next,
-        hazards=_hazards(sync, cards, shift, tz, now, edits),
+        hazards=_hazards(sync, cards, shift, tz, now, edits)
+        + intake_hazards(intake, untriaged, maintenance),
         closed=tuple(closed),
-        questions=_questions(briefs, risks, on_now, shift.end, tz, now),
+        questions=with_windows(_questions(briefs, risks, on_now, shift.end, tz, now),
+                                maintenance),
         acceptance=acceptance,
+        untriaged=untriaged,
+        maintenance=maintenance,
     )
