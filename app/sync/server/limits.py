@@ -58,16 +58,23 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 class BodyCap:
-    """Refuse, with 413, any request body longer than its path's cap (exact path match;
-    `default` for every other path), whether or not Content-Length was sent."""
+    """Refuse, with 413, any request body longer than its path's cap (exact path match, then
+    the first matching `prefixes` entry, for paths with a parameter such as
+    /v1/intake/{kind}; `default` for every other path), whether or not Content-Length was
+    sent."""
 
-    def __init__(self, app: ASGIApp, *, caps: Mapping[str, int], default: int) -> None:
+    def __init__(self, app: ASGIApp, *, caps: Mapping[str, int], default: int,
+                 prefixes: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.caps = dict(caps)
+        self.prefixes = dict(prefixes or {})
         self.default = default
 
     def cap_for(self, path: str) -> int:
-        return self.caps.get(path, self.default)
+        if path in self.caps:
+            return self.caps[path]
+        return next((cap for prefix, cap in self.prefixes.items() if path.startswith(prefix)),
+                    self.default)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

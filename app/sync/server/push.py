@@ -36,6 +36,7 @@ from app.sync.protocol import (
     format_time,
     parse_wire_entry,
 )
+from app.sync.server import intake_store
 from app.sync.server.enrol import DeskRecord
 from app.sync.server.tables import card_numbers, desk_counters, entries, renumbers, seq_counter
 
@@ -239,4 +240,5 @@ def store_batch(
     if rows:
         conn.execute(insert(entries), rows)
         conn.execute(update(seq_counter).where(seq_counter.c.id == 1).values(last_seq=last))
+        intake_store.project(conn, rows)  # the doors' keys and open items, in this transaction
     return PushOutcome(tuple(results), numbers.counter(desk.desk_code), last, last - start)

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app import __version__
 from app.clock import Clock
 from app.errors import ValidationError
+from app.runtime.heartbeats import CHECK_EVERY_S as HEARTBEAT_CHECK_S
 from app.sync.protocol import (
     ERR_INVALID,
     ERR_TOO_LARGE,
@@ -44,9 +45,12 @@ from app.sync.protocol import (
     SUPPORTED_VERSIONS,
     parse_time,
 )
-from app.sync.server import replies, schemas
+from app.sync.server import intake_routes, replies, schemas
 from app.sync.server.enrol import DeskRecord, Unauthorized
+from app.sync.server.heartbeat_routes import StoreBeats
+from app.sync.server.heartbeat_routes import make_router as heartbeat_router
 from app.sync.server.limits import AuthLimiter, BodyCap
+from app.sync.server.phone_routes import PATHS as PHONE_PATHS
 from app.sync.server.storage import Store
 from app.sync.server.twilio_webhook import MAX_WEBHOOK_BYTES, WebhookConfig, make_router
 from app.sync.server.twilio_webhook import PATH as WEBHOOK_PATH
@@ -209,8 +213,11 @@ class ProtocolGate:
         path = scope.get("path", "")
         if scope["type"] == "http" and path.startswith("/v1/"):
             sent = Headers(scope=scope).get(HEADER_PROTOCOL)
-            # Monitoring may call /v1/health without the header; a desk always sends it.
-            if not (sent is None and path == PATH_HEALTH):
+            # Monitoring may call /v1/health without the header, and posts alerts to
+            # /v1/intake/ without it (its integration key is its credential); a desk always
+            # sends it.
+            if not (sent is None and (path == PATH_HEALTH
+                                      or path.startswith(intake_routes.PREFIX))):
                 try:
                     version = int(sent or "")
                 except ValueError:
@@ -223,19 +230,24 @@ class ProtocolGate:
 
 def create_app(db_url: str, *, clock: Clock | None = None,
                twilio: WebhookConfig | None = None,
-               auth_limiter: AuthLimiter | None = None) -> FastAPI:
+               auth_limiter: AuthLimiter | None = None,
+               heartbeat_check_s: float = HEARTBEAT_CHECK_S) -> FastAPI:
     """The store as an ASGI app; its database is migrated here, before the first request.
     `twilio` turns on Twilio's webhooks (off without an auth token: they are refused).
-    `auth_limiter` brakes failed sign-ins (default: AUTH_FAILURES_MAX a minute, on `clock`)."""
+    `auth_limiter` brakes failed sign-ins (default: AUTH_FAILURES_MAX a minute, on `clock`).
+    `heartbeat_check_s`: how often missed heartbeats are looked for (on `clock`'s time)."""
     store = Store(db_url, clock)
+    beats = StoreBeats(store)  # heartbeat monitors: their beats, and the missed-beat check
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         store.wakeup.attach(asyncio.get_running_loop())
         await run_in_threadpool(store.start)
+        checking = asyncio.create_task(beats.run(heartbeat_check_s))
         try:
             yield
         finally:
+            checking.cancel()
             await run_in_threadpool(store.close)
 
     app = FastAPI(
@@ -248,12 +260,17 @@ def create_app(db_url: str, *, clock: Clock | None = None,
     )
     app.state.store = store
     app.state.auth_limiter = auth_limiter or AuthLimiter(store.clock)
+    app.state.heartbeats = beats
     replies.install(app)
     app.include_router(router)
     app.include_router(make_router(store, twilio or WebhookConfig(None)))
+    app.include_router(heartbeat_router(beats))  # before the doors' /v1/intake/{kind}
+    app.include_router(intake_routes.make_router(store))
     app.add_middleware(ProtocolGate)
     # Added last, so outermost: a flood is refused before anything else looks at it.
     caps = {PATH_PUSH: MAX_BODY_BYTES, PATH_ENROLL: MAX_ENROLL_BYTES,
-            WEBHOOK_PATH: MAX_WEBHOOK_BYTES}
-    app.add_middleware(BodyCap, caps=caps, default=MAX_OTHER_BYTES)
+            WEBHOOK_PATH: MAX_WEBHOOK_BYTES,
+            **dict.fromkeys(PHONE_PATHS, MAX_WEBHOOK_BYTES)}
+    app.add_middleware(BodyCap, caps=caps, default=MAX_OTHER_BYTES,
+                       prefixes={intake_routes.PREFIX: intake_routes.MAX_BODY_BYTES})
     return app

@@ -99,3 +99,61 @@ renumbers = Table(
     Column("entry_id", String(36), primary_key=True),
     Column("number", String(20), nullable=False),
 )
+
+# -- the monitoring doors (revision s0005; app/sync/server/intake_store.py) -----------------
+
+# Every integration key the store has heard of, projected from the `integration.*` entries
+# (whoever wrote them: a desk's push or `dispatch-desk server integration add`).
+intake_keys = Table(
+    "intake_keys",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("name", String(80), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("settings", Text, nullable=False),  # the integration.added payload (JSON)
+    Column("state", String(10), nullable=False),  # live | revoked | replaced
+    Column("hlc", String(80), nullable=False),  # the stamp of the entry that set the state
+)
+
+# The open intake item of each dedup key: a repeat while it is open adds to it.
+intake_open = Table(
+    "intake_open",
+    metadata,
+    Column("dedup_key", String(300), primary_key=True),
+    Column("item_id", String(36), nullable=False, index=True),
+    Column("card_id", String(36), nullable=True, index=True),  # once accepted or attached
+    Column("opened_at", String(40), nullable=False),
+)
+
+# Occurrences already recorded (intake_formats.occurrence_key), so a replay changes nothing.
+intake_seen = Table(
+    "intake_seen",
+    metadata,
+    Column("occurrence", String(64), primary_key=True),
+    Column("item_id", String(36), nullable=False),
+    Column("seen_at", String(40), nullable=False, index=True),
+)
+
+# Refused calls at the doors, per integration ('' for a key nobody knows) and reason.
+intake_refusals = Table(
+    "intake_refusals",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("reason", String(20), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("last_at", String(40), nullable=False),
+)
+
+# -- heartbeat monitors (revision s0006; app/sync/server/heartbeat_routes.py) ----------------
+
+# One row per monitor that has beaten at this store: armed by its first beat.
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("name", String(80), primary_key=True),  # the integration's name
+    Column("last_beat", String(40), nullable=False),  # ISO UTC
+    # The last_beat whose miss was raised (equal to last_beat while the monitor is missing),
+    # and the intake item the miss went to (its alive-again is recorded there).
+    Column("raised_for", String(40), nullable=True),
+    Column("item_id", String(36), nullable=True),
+)
