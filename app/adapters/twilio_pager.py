@@ -188,8 +188,9 @@ class TwilioPager:
             )
             return _result(call)
 
-    def fetch_replies(self, since: datetime) -> list[InboundReply]:
-        """Inbound SMS to the desk's number at or after ``since``, oldest first.
+    def fetch_replies(self, since: datetime, *, to: str | None = None) -> list[InboundReply]:
+        """Inbound SMS to the desk's number (or to ``to``, the emergency line when it is
+        another number of the account) at or after ``since``, oldest first.
 
         Twilio's timestamps have whole-second resolution, so ``since`` is floored to the second:
         a reply in the same second is returned twice rather than lost; callers dedupe by sid.
@@ -198,11 +199,13 @@ class TwilioPager:
         """
         if since.tzinfo is None:
             raise ValueError("fetch_replies needs a timezone-aware datetime")
+        if to is not None:
+            _check_number(to)
         floor = since.astimezone(UTC).replace(microsecond=0)
         replies: list[InboundReply] = []
         with self._translate("fetch SMS replies"):
             messages = self._client.messages.list(
-                to=self._from, date_sent_after=floor, page_size=self._page_size
+                to=to or self._from, date_sent_after=floor, page_size=self._page_size
             )
             for message in messages:
                 if str(message.direction) != "inbound":
@@ -237,6 +240,11 @@ class TwilioPager:
             if self._pressed_one(call_sid):
                 return CallOutcome.ACKNOWLEDGED
             return CallOutcome.NO_ANSWER if status == "completed" else CallOutcome.IN_PROGRESS
+
+    @property
+    def number(self) -> str:
+        """The account number the desk pages from (and, by default, takes SMS on)."""
+        return self._from
 
     # -- helpers ----------------------------------------------------------------------------
 

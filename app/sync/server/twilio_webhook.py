@@ -7,6 +7,10 @@ read into the journal. The entries are the same facts a desk's own polling of Tw
 would write (same ids), so whichever arrives first wins and the other is a duplicate: the
 ladder stops once, on every desk, at the next pull.
 
+The emergency phone line (inbound SMS and calls from anyone, `phone_routes`) is mounted with
+this router and offers every SMS to the same ladder path first, so an acknowledgement is never
+taken for an emergency.
+
 This path sits outside `/v1` because Twilio sends no desk protocol header and no desk
 credential; its signature is its credential. Its body is capped at MAX_WEBHOOK_BYTES as it
 arrives (`limits.BodyCap`), and the signature, an HMAC over every parameter, is computed on the
@@ -33,7 +37,7 @@ from app.models.projection import fold
 from app.services.escalation_state import derive
 from app.services.inbound import OpenPage, entries_from_webhook, open_pages, verify_twilio_signature
 from app.services.ladder import Ladder, load_ladder
-from app.sync.server import replies
+from app.sync.server import phone_routes, replies
 from app.sync.server.enrol import DeskRecord
 from app.sync.server.storage import Store
 from app.sync.server.tables import entries
@@ -110,38 +114,63 @@ def store_facts(store: Store, new: Sequence[NewEntry], clock: HybridClock, now: 
     return store.append_own(made, author)
 
 
+async def signed_form(request: Request, config: WebhookConfig,
+                      path: str) -> Mapping[str, str] | Response:
+    """The form Twilio posted to `path`, or the refusal to send back (no token: 404; a body
+    cut off: 400; a signature that is not Twilio's for this URL and body: 403)."""
+    if not config.auth_token:
+        return replies.error(404, "webhooks_off", "this store has no Twilio auth token; "
+                             "start it with DISPATCH_DESK_TWILIO_TOKEN set")
+    try:
+        body = await request.body()  # at most MAX_WEBHOOK_BYTES: BodyCap stops the rest
+    except ClientDisconnect:
+        return replies.error(400, "bad_webhook", "the webhook body was cut off")
+    url = (config.public_url.rstrip("/") + path if config.public_url else str(request.url))
+    signature = request.headers.get("X-Twilio-Signature", "")
+    params: Mapping[str, str] | None = await run_in_threadpool(
+        _signed_params, body, url, signature, config.auth_token
+    )
+    if params is None:
+        return replies.error(403, "bad_signature", "X-Twilio-Signature does not match "
+                             "this URL and body; check the store's public URL")
+    return params
+
+
 def make_router(store: Store, config: WebhookConfig, ladder: Ladder | None = None) -> APIRouter:
     router = APIRouter()
     the_ladder = ladder or load_ladder()
     author = DeskRecord(f"store-{store.position().store_id}"[:40], "central store", "")
     hlc = HybridClock(store.clock, author.desk_id)
 
+    def answers(params: Mapping[str, str], now: datetime) -> list[NewEntry]:
+        """What the ladder makes of a form: an ack, a reply on a card, a call result."""
+        return entries_from_webhook(params, recent_pages(store, the_ladder, now), now)
+
+    def write(new: Sequence[NewEntry], now: datetime) -> int:
+        return store_facts(store, new, hlc, now, author)
+
     # Not in /openapi.json: that document is the desks' API; this is Twilio's callback.
     @router.post(PATH, include_in_schema=False)
     async def twilio_webhook(request: Request) -> Response:
-        if not config.auth_token:
-            return replies.error(404, "webhooks_off", "this store has no Twilio auth token; "
-                                 "start it with DISPATCH_DESK_TWILIO_TOKEN set")
-        try:
-            body = await request.body()  # at most MAX_WEBHOOK_BYTES: BodyCap stops the rest
-        except ClientDisconnect:
-            return replies.error(400, "bad_webhook", "the webhook body was cut off")
-        url = (config.public_url.rstrip("/") + PATH if config.public_url else str(request.url))
-        signature = request.headers.get("X-Twilio-Signature", "")
-        params: Mapping[str, str] | None = await run_in_threadpool(
-            _signed_params, body, url, signature, config.auth_token
-        )
-        if params is None:
-            return replies.error(403, "bad_signature", "X-Twilio-Signature does not match "
-                                 "this URL and body; check the store's public URL")
+        params = await signed_form(request, config, PATH)
+        if isinstance(params, Response):
+            return params
         now = store.clock.now()
         try:
-            pages = await run_in_threadpool(recent_pages, store, the_ladder, now)
-            new = entries_from_webhook(params, pages, now)
+            new = await run_in_threadpool(answers, params, now)
         except ValidationError as exc:
             return replies.error(422, "bad_webhook", str(exc))
-        await run_in_threadpool(store_facts, store, new, hlc, now, author)
+        if not new and "Body" in params and not {"Digits", "CallStatus"} & set(params):
+            # An SMS no page waits for, sent here by a number set up before the phone line
+            # had its own URL: an emergency like any at /twilio/inbound, never dropped.
+            return await phone_routes.answer(params, phone.sms)
+        await run_in_threadpool(write, new, now)
         # Twilio wants TwiML or an empty 200; an empty <Response/> says nothing to the caller.
         return Response("<Response/>", media_type="application/xml")
 
+    # The emergency phone line (an SMS or a call from anyone) shares this router's ladder
+    # path, so an acknowledgement is always recognised before anything becomes an intake.
+    phone = phone_routes.PhoneLine(store, answers, write, config.public_url)
+    router.include_router(phone_routes.make_router(
+        phone, lambda request, path: signed_form(request, config, path)))
     return router
