@@ -2,9 +2,10 @@
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [OUT_DIR]
 
-Saves desk.png (the queue and a card), card.png (the drill's P1 with its timeline) and
-intake.png (a call being taken, with the duplicate suggestion) at 1600x900 under
-docs/screenshots/. The shift ends at a fixed time so the pictures are the same every run.
+Saves desk.png (the queue and a card), card.png (the drill's P1 with its timeline),
+intake.png (a call being taken, with the duplicate suggestion) and tray.png (the triage tray
+with alerts, mail and a maintenance window's item) at 1600x900 under docs/screenshots/. The
+shift ends at a fixed time so the pictures are the same every run.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit  # noqa: E402
 from app.bootstrap import build_desk  # noqa: E402
 from app.clock import FakeClock  # noqa: E402
 from app.config import Settings  # noqa: E402
+from app.protocol.intake import Alert  # noqa: E402
 from app.ui.events import DeskEvents  # noqa: E402
 from app.ui.launch import build_window, fill_if_empty, record_breaches  # noqa: E402
 
@@ -36,6 +38,38 @@ CALL = {  # a second report of the Wi-Fi outage registered 12 minutes ago: a lik
     "q_what": "Laptops in meeting room 2 cannot join the Wi-Fi", "symptom":
     "No Wi-Fi in meeting room 2", "category": "network", "site": "Branch 3", "room": "2",
 }
+
+
+# What the one door brought in this morning (minutes before the shot, channel, integration,
+# dedup key, summary, site, category, node); three Branch 7 reports make a probable emergency.
+TRAY = (
+    (38, "alertmanager", "prometheus-prod", "am-disk", "Disk 91% full on db-2", "HQ",
+     "business_system", "db-2"),
+    (26, "email", "noc-mailbox", "mail-ups", "UPS 3 on battery since 09:12", "Branch 3",
+     "power", "ups-3"),
+    (14, "grafana", "grafana-cloud", "gf-latency", "Checkout latency p95 above 2 s", "HQ",
+     "business_system", ""),
+    *((9 - n, "webhook", "branch-pinger", f"ping-{n}", f"Branch 7 switch {n} unreachable",
+       "Branch 7", "network", f"sw-b7-{n}") for n in range(3)),
+)
+
+
+def tray_items(desk: object, clock: FakeClock) -> None:
+    intake = desk.intake  # type: ignore[attr-defined]
+    now = clock.now()
+    intake.setup.schedule_maintenance("HQ core switch firmware", now - timedelta(hours=1),
+                                now + timedelta(hours=1), "A. Novak", site="HQ",
+                                category="network")
+    alerts = [Alert(integration=integ, channel=channel, dedup_key=key, summary=summary,
+                    received_at=now - timedelta(minutes=ago), site=site, category=category,
+                    node=node) for ago, channel, integ, key, summary, site, category, node
+              in TRAY]
+    alerts.append(Alert(integration="prometheus-prod", channel="alertmanager",
+                        dedup_key="am-core", summary="Core switch port flapping",
+                        received_at=now - timedelta(minutes=5), site="HQ",
+                        category="network"))
+    intake.receive(alerts, "A. Novak")
+    intake.receive(alerts[:1] * 4, "A. Novak")  # the disk alert kept firing
 
 
 def settle(app: QApplication) -> None:
@@ -94,6 +128,16 @@ def main() -> int:
         settle(app)
         window.grab().save(str(out / "intake.png"))
         saved.append("intake.png")
+
+        window.intake.clear()  # type: ignore[attr-defined]
+        tray_items(desk, clock)
+        events.announce(None)
+        window.split.setSizes([560, 1040])  # type: ignore[attr-defined]
+        window.tray.open()  # type: ignore[attr-defined]
+        window.tray.table.selectRow(1)  # type: ignore[attr-defined]
+        settle(app)
+        window.grab().save(str(out / "tray.png"))
+        saved.append("tray.png")
         window.close()
         desk.close()
     print("saved", ", ".join(str(out / name) for name in saved))

@@ -58,6 +58,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("clear_filters", "C&lear filters", ("Ctrl+Shift+F",), "&View"),
     ActionSpec("dismiss", "&Dismiss message", ("Ctrl+D",), "&View"),
     ActionSpec("on_call", "On &call now and next", ("Ctrl+3",), "&View"),
+    ActionSpec("tray", "Triage &tray", ("F3",), "&View",
+               "Alerts, mail and calls waiting for a person: accept, attach or dismiss"),
+    ActionSpec("clear_notices", "Clear &notices", ("F4",), "&View",
+               "Mark every notice in the stack as seen"),
     ActionSpec("wallboard", "&Wallboard", ("F11",), "&View"),
     ActionSpec("handover", "Shift &handover…", ("Ctrl+H",), "&Desk",
                "Draft, edit, print and accept the handover sheet"),
@@ -84,6 +88,8 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
     ContextKey(("/",), "Command bar (outside text fields)"),
     ContextKey(("Ctrl+Enter",), "Submit the dialog or the intake form (in a dialog or the form)"),
     ContextKey(("Alt+A",), "Attach the report to the look-alike card (in the intake form)"),
+    ContextKey(("Enter", "A", "D"), "In the triage tray (F3): accept the item (the intake form, "
+               "pre-filled), attach it to a card, dismiss it with a reason"),
     ContextKey(("Esc",), "Close the dialog, panel or wallboard (the intake form keeps its draft)"),
 )
 

@@ -5,6 +5,10 @@ duplicate check before anything is registered.
 The form holds no rules of its own: CardService validates (and names the missing answer),
 suggests matches and flags a probable emergency. A half-typed report is never lost: Esc only
 closes, and the draft is kept in the journal's desk meta so it survives a crash too.
+
+A report from the triage tray (`take_item`) comes pre-filled from the intake service; saving
+it accepts the item (the card and the item's acceptance in one journal transaction) and
+attaching it attaches the item, so the tray never keeps an item a card was made from.
 """
 
 from __future__ import annotations
@@ -12,21 +16,22 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QCompleter, QLineEdit, QWidget
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.errors import DeskError, ValidationError
 from app.models.projection import INTAKE_FIELDS
 from app.protocol.text import for_display
 from app.services.card import Card
+from app.services.card_commands import AttachReport, RegisterCard
 from app.services.rules import PRIORITIES
 from app.ui.events import DeskEvents
-from app.ui.intake_layout import Input, IntakeLayout
+from app.ui.intake_layout import Input, IntakeLayout, sections
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,6 +61,9 @@ class IntakeForm(QWidget):
         self._cleared: dict[str, str] | None = None
         self._restoring = False
         self._matches_stale = False
+        self.item_id: str | None = None  # the tray item this report comes from
+        self._required = tuple(spec.key for _, specs in sections(desk.rules) for spec in specs
+                               if spec.required)
 
         for key, widget in self.ui.inputs.items():
             _on_edit(widget, functools.partial(self._edited, key))
@@ -134,13 +142,18 @@ class IntakeForm(QWidget):
             )
             return None
 
+        item_id = self.item_id
+
         def register() -> Card:
-            return self.desk.cards.register(intake, self.desk.operator)
+            if item_id is not None:
+                return self.desk.intake.accept(item_id, intake, self.desk.operator)
+            return self.desk.handle(RegisterCard(intake))
 
         card = self.events.run(self._marking(register))
         if card is not None:
             self._finish()
-            self.events.info.emit(f"registered {card.number} ({card.priority})")
+            tray = " from the tray" if item_id is not None else ""
+            self.events.info.emit(f"registered {card.number} ({card.priority}){tray}")
             self.registered.emit(card.number)
         return card
 
@@ -153,9 +166,12 @@ class IntakeForm(QWidget):
         v = self.values()
         reporter = v["reporter"] or v["onsite_contact"] or v["source_channel"]
         text = self.report_text()
+        item_id = self.item_id
 
         def attach() -> Card:
-            return self.desk.cards.attach_report(number, reporter, text, self.desk.operator)
+            if item_id is not None:
+                return self.desk.intake.attach(item_id, number, self.desk.operator)
+            return self.desk.handle(AttachReport(number, reporter, text))
 
         card = self.events.run(self._marking(attach))
         if card is not None:
@@ -184,6 +200,34 @@ class IntakeForm(QWidget):
         self.ui.scroll.horizontalScrollBar().setValue(0)
         self.ui.first_input().setFocus(Qt.FocusReason.ShortcutFocusReason)
 
+    def take_item(self, item_id: str, prefill: Mapping[str, str]) -> bool:
+        """Enter in the tray: this form, pre-filled from the item, the cursor on the first
+        answer still missing. A half-typed report of another call is never overwritten: the
+        form says so and keeps it (register or clear it first; a clear can be undone)."""
+        if self.item_id == item_id:
+            return True  # the same item again: go on with what was typed
+        if any(self.values().values()):
+            self.events.error.emit("the intake form holds a half-typed report: register it, "
+                                   "or clear it (Clear can be undone), then accept the tray "
+                                   "item again")
+            return False
+        values = {k: str(v) for k, v in prefill.items()}
+        for answer, widget in (("q_contact", "onsite_contact"), ("q_workaround", "workaround")):
+            values.setdefault(widget, values.get(answer, ""))  # composed here from the field
+        self._apply(values)
+        self.item_id = item_id
+        self._priority_chosen = bool(prefill.get("priority"))
+        self._matches_shown = None
+        self.ui.clear_marks()
+        self.save_draft(force=True)
+        return True
+
+    def first_missing(self) -> QWidget:
+        """The first required input still empty (the first input when none is)."""
+        return next((self.ui.inputs[k] for k in self._required
+                     if k in self.ui.inputs and not _value(self.ui.inputs[k])),
+                    self.ui.first_input())
+
     def dismiss(self) -> None:
         """Esc: close without losing anything; the draft stays for the next opening."""
         self.save_draft(force=True)
@@ -195,13 +239,14 @@ class IntakeForm(QWidget):
         """Start a fresh report; the cleared one can be restored until typing begins."""
         values = self.values()
         if any(values.values()):
-            self._cleared = values
+            self._cleared = values | {"_item_id": self.item_id or ""}
         self._reset()
         self.ui.restore_button.setVisible(self._cleared is not None)
 
     def restore_cleared(self) -> None:
         if self._cleared is not None:
             self._apply(self._cleared)
+            self.item_id = self._cleared.get("_item_id") or None
             self._cleared = None
         self.ui.restore_button.setVisible(False)
 
@@ -212,6 +257,7 @@ class IntakeForm(QWidget):
             return
         values = self.values()
         values["_priority_chosen"] = "1" if self._priority_chosen else ""
+        values["_item_id"] = self.item_id or ""
         data = json.dumps(values, sort_keys=True) if any(values.values()) else ""
         try:
             self.desk.journal.set_meta(DRAFT_META_KEY, data)
@@ -232,6 +278,7 @@ class IntakeForm(QWidget):
         if isinstance(values, dict):
             self._apply({str(k): str(v) for k, v in values.items()})
             self._priority_chosen = bool(values.get("_priority_chosen"))
+            self.item_id = str(values.get("_item_id") or "") or None
 
     def hideEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         self.save_draft()
@@ -348,6 +395,7 @@ class IntakeForm(QWidget):
     def _reset(self) -> None:
         self._apply({})
         self._priority_chosen = False
+        self.item_id = None
         self._matches_shown = None
         self.ui.clear_marks()
         self._suggest_priority()

@@ -7,7 +7,9 @@ and the status strip at the bottom. Window geometry and panel sizes are remember
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from datetime import datetime
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -20,7 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bootstrap import Desk
+from app.adapters.sound import Sound, find_sound
+from app.application import Desk
+from app.services.alerts import parse_silenced
 from app.services.desk_sources import desk_packet
 from app.ui.actions import (
     ACTIONS,
@@ -29,6 +33,7 @@ from app.ui.actions import (
     WindowKeys,
     canned_note_actions,
 )
+from app.ui.alert_stack import AlertDesk, AlertStack
 from app.ui.background import DeskBackground
 from app.ui.canned_notes import canned_note_handlers
 from app.ui.card_view import CardView
@@ -42,13 +47,15 @@ from app.ui.oncall_panel import OnCallPanel
 from app.ui.queue_view import QueueView
 from app.ui.quit_guard import QuitGuard
 from app.ui.roster_dialog import RosterDialog
+from app.ui.screens import show_on, wallboard_screen
 from app.ui.status_strip import MessageBar, StatusStrip
+from app.ui.tray import TrayCount, TrayPanel
 
 
 class DeskWindow(QMainWindow):
     def __init__(self, desk: Desk, events: DeskEvents, *, settings: QSettings | None = None,
                  open_wallboard: Callable[[], object] | None = None,
-                 background: DeskBackground | None = None) -> None:
+                 background: DeskBackground | None = None, sound: Sound | None = None) -> None:
         super().__init__()
         self.desk = desk
         self.events = events
@@ -68,10 +75,18 @@ class DeskWindow(QMainWindow):
         self.side.addTab(self.intake, "New card (Ctrl+N)")
         self.on_call = OnCallPanel(desk.roster, desk.clock, events)
         self.side.addTab(self.on_call, "On call (Ctrl+3)")
+        self.tray = TrayPanel(desk, events)  # what came in through the one door (F3)
+        self.side.addTab(self.tray, self.tray.title())
         self.background = background or DeskBackground(desk, events)
         self.offline_banner = OfflineBanner(desk, events)  # no internet: phone them now
         self.background.offline_ready.connect(self.offline_banner.watch)
         self.background.offline_alarm.connect(self.offline_banner.check)
+        # Heard and seen, never taking the keyboard: new P1s, breaches, the emergency line.
+        self.notices = AlertStack(desk.rules.tz)
+        self.alerts = AlertDesk(desk, events, self.notices, sound or find_sound(os.environ),
+                                silenced=parse_silenced(desk.settings.silence),
+                                link_down_since=self._link_down_since,
+                                escalations=self.background.escalations, window=self)
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.addWidget(self.queue)
         self.split.addWidget(self.side)
@@ -81,12 +96,15 @@ class DeskWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.addWidget(self.offline_banner)
         column.addWidget(self.message_bar)
+        column.addWidget(self.notices)
         column.addWidget(self.command_bar)
         column.addWidget(self.split, 1)
         self.setCentralWidget(central)
 
         self.strip = StatusStrip(events, desk.clock, desk.rules.tz, desk.journal.path.name)
         self.setStatusBar(self.strip)
+        self.tray_count = TrayCount(self.tray.tray)
+        self.strip.insertPermanentWidget(0, self.tray_count)
         self.background.link_changed.connect(self.strip.set_link)
         self.background.paging_changed.connect(self.strip.set_paging)
 
@@ -112,6 +130,8 @@ class DeskWindow(QMainWindow):
             "sync_now": self.background.sync_now,
             "roster": lambda: RosterDialog.ask(desk.roster, self),
             "on_call": lambda: self.side.setCurrentWidget(self.on_call),
+            "tray": self.tray.open,
+            "clear_notices": self.alerts.clear,
             **canned_note_handlers(desk, events, self.card_in_view),
         }
         self._open_wallboard = open_wallboard
@@ -135,6 +155,7 @@ class DeskWindow(QMainWindow):
         self.intake.registered.connect(self._intake_done)
         self.intake.attached.connect(self._intake_done)
         self.intake.dismissed.connect(self.leave_side_tab)
+        self.tray.accept_requested.connect(self.accept_item)
         self._restore_layout()
         if self.queue.model.rows:
             self.queue.select_number(self.queue.model.rows[0].number)
@@ -143,9 +164,21 @@ class DeskWindow(QMainWindow):
 
     # -- small glue -----------------------------------------------------------------------
 
+    def _link_down_since(self) -> datetime | None:
+        status = self.background.sync_status
+        return status.since if status is not None and not status.online else None
+
     def open_intake(self) -> None:
         self.side.setCurrentWidget(self.intake)
         self.intake.open_at_start()
+
+    def accept_item(self, item_id: str, prefill: dict[str, str]) -> None:
+        """Enter in the tray: the intake form pre-filled, the cursor on the first answer
+        still missing (a half-typed other report is kept, and the form shown with it)."""
+        taken = self.intake.take_item(item_id, prefill)
+        self.open_intake()
+        if taken:
+            self.intake.first_missing().setFocus(Qt.FocusReason.OtherFocusReason)
 
     def leave_side_tab(self) -> None:
         """Esc on a side tab: back to the card, the cursor back in the queue (focus left on
@@ -169,7 +202,7 @@ class DeskWindow(QMainWindow):
             boards = [w for w in QApplication.topLevelWidgets()
                       if isinstance(w, WallboardWindow)]
         for board in boards[:1]:
-            board.showFullScreen()
+            show_on(board, wallboard_screen(self._settings))
             board.raise_()
             board.activateWindow()
 
