@@ -144,7 +144,7 @@ def _urls(desk: Desk, kind: str) -> list[str]:
 def cmd_integration_add(args: argparse.Namespace) -> int:
     options = {"category": args.category or "", "site": args.site or "",
                "kind_of_work": args.kind_of_work or "", "every_min": args.every_min,
-               "note": args.note or ""}
+               "note": args.note or "", "reply": args.reply or ""}
     with _closing(_desk(args)) as desk:
         found, key = desk.intake.setup.add_integration(args.kind, args.name, desk.operator,
                                                         **options)
@@ -295,6 +295,8 @@ def register(sub: Any) -> None:
     add.add_argument("--every-min", dest="every_min", type=int,
                      help="heartbeat: the longest gap between check-ins, minutes")
     add.add_argument("--note")
+    add.add_argument("--reply", help="sms: the text every emergency SMS is answered with at "
+                     "once (the store sends it)")
     add.set_defaults(handler=cmd_integration_add)
     il = gsub.add_parser("list", help="integrations, revoked ones too")
     il.add_argument("--json", action="store_true")

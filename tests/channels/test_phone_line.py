@@ -227,6 +227,7 @@ def test_a_call_is_answered_with_twiml_and_its_voicemail_is_linked(
     engine.round(wait=0)
     [tray] = intake_of(desk).pending()
     assert tray.callback == CALLER and tray.channel == "call"
+    assert tray.links == (link,)  # the voicemail, on the item the dispatcher accepts
 
     # A withheld number is still answered, and still an item (without a callback).
     hidden, answer = twilio.receive_call("anonymous", store.url + VOICE_PATH)

@@ -123,6 +123,23 @@ def test_integration_add_prints_the_key_once_and_the_doors(journal: Path, tmp_pa
     assert "revoked: leaked" in capsys.readouterr().out
 
 
+def test_the_emergency_line_s_reply_is_an_sms_integration_option(
+        journal: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from app.models.journal import Journal
+    from app.protocol.catalogue import INTEGRATIONS_CARD
+
+    text = "We got your emergency request; the desk calls you back."
+    assert run(journal, "integration", "add", "webhook", "hook", "--reply", text) == 1
+    assert "only for an sms integration" in capsys.readouterr().err
+    assert run(journal, "integration", "add", "sms", "line", "--reply", text) == 0
+    j = Journal.open(journal, SystemClock())
+    try:
+        (added,) = j.entries(INTEGRATIONS_CARD)
+    finally:
+        j.close()
+    assert added.payload["reply"] == text and added.payload["name"] == "line"
+
+
 def test_maintenance_add_list_cancel(journal: Path, capsys: pytest.CaptureFixture[str]):
     assert run(journal, "maintenance", "add", "core switch firmware", "--starts",
                "2026-12-05T01:00", "--ends", "2026-12-05T03:00", "--site", "HQ") == 0

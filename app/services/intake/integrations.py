@@ -84,7 +84,7 @@ def by_key(integrations: Sequence[Integration], key: str) -> Integration | None:
 
 def add(existing: Sequence[Integration], kind: str, name: str, *, category: str = "",
         site: str = "", kind_of_work: str = "", every_min: int | None = None,
-        note: str = "") -> tuple[NewEntry, str]:
+        note: str = "", reply: str = "") -> tuple[NewEntry, str]:
     """The ``integration.added`` entry and the key to show once."""
     if kind not in INTEGRATION_KINDS:
         raise ValidationError(f"kind must be one of {', '.join(INTEGRATION_KINDS)}",
@@ -105,10 +105,15 @@ def add(existing: Sequence[Integration], kind: str, name: str, *, category: str 
     if every_min is not None and not 1 <= every_min <= 10_080:
         raise ValidationError("every_min must be from 1 to 10080 minutes (a week)",
                               field="every_min")
+    if reply.strip() and kind != "sms":
+        raise ValidationError("--reply is the text an SMS to the emergency line is answered "
+                              "with: only for an sms integration", field="reply")
+    if len(reply.strip()) > 300 or "\n" in reply:
+        raise ValidationError("--reply: one line of at most 300 characters", field="reply")
     key = secrets.token_urlsafe(32)
     payload: dict[str, Any] = {"name": name, "kind": kind, "key_hash": key_hash(key)}
     for field, value in (("category", category), ("site", site),
-                         ("kind_of_work", kind_of_work), ("note", note)):
+                         ("kind_of_work", kind_of_work), ("note", note), ("reply", reply)):
         if value.strip():
             payload[field] = value.strip()
     if every_min is not None:

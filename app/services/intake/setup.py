@@ -29,7 +29,7 @@ class IntakeSetup:
     def add_integration(self, kind: str, name: str, operator: Operator | str,
                         **options: Any) -> tuple[integ.Integration, str]:
         """Add an integration; returns it and its key (shown once, never stored).
-        `options`: category, site, kind_of_work, every_min, note."""
+        `options`: category, site, kind_of_work, every_min, note, reply (sms)."""
         if options.get("category"):
             self.rules.category(str(options["category"]))
         entry, key = integ.add(self.integrations(), kind, name, **options)

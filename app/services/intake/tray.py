@@ -127,13 +127,15 @@ def item_from(item_id: str, p: Mapping[str, Any], stamp: str = "") -> TrayItem:
 def _repeats(item: TrayItem, entries: Iterable[Entry]) -> TrayItem:
     """The item with its repeats counted (one copy made, however many there are)."""
     count, last, status = item.count, item.last_at, item.status
+    links = list(item.links)
     for entry in entries:
         p = entry.payload
         at = datetime.fromisoformat(p["at"])
         count += int(p["count"])
         if at >= last:
             last, status = at, p["status"]
-    return replace(item, count=count, last_at=last, status=status)
+        links += [link for link in p.get("links") or () if link not in links]  # a voicemail
+    return replace(item, count=count, last_at=last, status=status, links=tuple(links))
 
 
 def fold(entries: Iterable[Entry], cards: Mapping[str, CardFacts]) -> list[TrayItem]:
@@ -188,6 +190,7 @@ def _settle(item: TrayItem, entry: Entry | None, cards: Mapping[str, CardFacts])
 
 def _absorb(owner: TrayItem, later: TrayItem) -> TrayItem:
     return replace(owner, count=owner.count + later.count,
+                   links=(*owner.links, *(k for k in later.links if k not in owner.links)),
                    last_at=max(owner.last_at, later.last_at),
                    status=later.status if later.last_at >= owner.last_at else owner.status,
                    merged=(*owner.merged, later.id))
