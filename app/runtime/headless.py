@@ -17,12 +17,16 @@ from datetime import datetime
 from pathlib import Path
 
 from app.adapters.secrets import SecretStore
+from app.adapters.twilio_pager import TwilioPager
 from app.bootstrap import Desk, build_escalation, build_sync, twilio_pager_from
 from app.errors import DeskError
 from app.escalation_scheduler import POLL_EVERY_S, EscalationScheduler
-from app.runtime.changes import Change
+from app.runtime.changes import CARD, Change
+from app.runtime.channels import Channels
 from app.runtime.sync_loops import SyncLoops
+from app.runtime.twilio_inbox import POLL_EVERY_S as INBOX_EVERY_S
 from app.runtime.watch import WATCH_EVERY_S, JournalWatch
+from app.services.escalation import EscalationService
 from app.sync.status import SyncStatus
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,8 @@ class HeadlessDesk:
                 self.sync = SyncLoops(engine, on_status=self._status,
                                       on_arrived=self._arrived)
         self.ladder: EscalationScheduler | None = None
+        pager: TwilioPager | None = None
+        service: EscalationService | None = None
         if ladder:
             try:
                 pager = twilio_pager_from(secrets, desk.settings.twilio_api_url)
@@ -58,11 +64,15 @@ class HeadlessDesk:
                                            default_group=default_group)
             except DeskError as exc:
                 say(f"paging OFF: {exc}")
+                pager = service = None
             else:
                 self.ladder = EscalationScheduler(
                     service, desk.clock, poll_every_s=poll_every_s, heartbeats=self.heartbeats,
                     on_alarm=alarm, on_error=lambda text: say(f"error: {text}"),
                     on_change=self._ladder_wrote)
+        self.channels = Channels(desk, secrets, on_wrote=self._channel_wrote, say=say,
+                                 link_up=self._link_up, pager=pager, ladder=service,
+                                 inbox_every_s=min(poll_every_s, INBOX_EVERY_S))
         self._stop = threading.Event()
         self._last_line = ""
 
@@ -79,15 +89,30 @@ class HeadlessDesk:
         self._last_line = line
 
     def _arrived(self, cards: frozenset[str]) -> None:
+        self.channels.nudge()
+        # Items the store's doors took arrive as pending: register what the rules say to
+        # register at once (settings.auto_register), so their ladder starts below.
+        self.channels.register_pending()
         if self.ladder is not None:
             self.ladder.nudge()  # a card that arrived by sync may need paging here
 
+    def _link_up(self) -> bool:
+        return self.sync is not None and self.sync.last_status.online
+
+    def _channel_wrote(self) -> None:
+        """A door wrote to the tray (an SMS read from Twilio, a mail, the local door): register
+        what the rules say, page, push and deliver."""
+        self.channels.register_pending()
+        self.on_change(Change(frozenset(), frozenset({CARD})))
+
     def _ladder_wrote(self, cards: frozenset[str]) -> None:
+        self.channels.nudge()
         if self.sync is not None:
             self.sync.outbox_changed()  # its steps go to the store; it needs no nudge itself
 
     def on_change(self, change: Change) -> None:
-        """Another process wrote to the journal: page and push at once."""
+        """Another process wrote to the journal: page, push and deliver at once."""
+        self.channels.nudge()
         if self.ladder is not None and change.pages:
             self.ladder.nudge()
         if self.sync is not None:
@@ -101,6 +126,7 @@ class HeadlessDesk:
             self.sync.start()
         if self.ladder is not None:
             self.ladder.start()
+        self.channels.start()
         try:
             while not self._stop.wait(self.watch_every_s):
                 change = self.watch.poll()
@@ -113,6 +139,7 @@ class HeadlessDesk:
         self._stop.set()
 
     def _shutdown(self) -> None:
+        self.channels.stop()
         if self.ladder is not None:
             self.ladder.stop()
             self.ladder.service.close()

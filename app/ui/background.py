@@ -1,4 +1,6 @@
-"""What runs behind the desk window: sync with the store and the escalation ladder.
+"""What runs behind the desk window: sync with the store, the escalation ladder and the
+doors (the emergency line read from Twilio, the mailbox, the desk's own intake door, the
+outbound webhooks: app/runtime/channels.py, the same part the headless desk runs).
 
 Both are optional by design: a desk that is not enrolled works "local only", and a desk
 without Twilio credentials still shows every ladder's state but says plainly that it cannot
@@ -12,11 +14,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from app.adapters.secrets import SecretStore
+from app.adapters.twilio_pager import TwilioPager
 from app.bootstrap import Desk, build_escalation, build_sync, twilio_pager_from
 from app.errors import DeskError
+from app.runtime.channels import Channels
 from app.runtime.facts import DeskFacts
 from app.runtime.watch import WATCH_EVERY_S, JournalWatch
 from app.services.breakglass import packet_due
@@ -38,6 +42,7 @@ class DeskBackground(QObject):
     paging_changed = Signal(str)
     offline_ready = Signal(object)  # OfflinePaging, once the ladder runs (offline_banner.py)
     offline_alarm = Signal(str)  # the ladder's alarm: the banner re-checks at once
+    _door_wrote = Signal()  # from a door's thread, queued to the GUI thread
 
     def __init__(self, desk: Desk, events: DeskEvents, secrets: SecretStore | None = None,
                  parent: QObject | None = None) -> None:
@@ -52,12 +57,16 @@ class DeskBackground(QObject):
         self.ladder: EscalationService | None = None
         self.scheduler: object | None = None
         self.paging = PAGING_OFF
+        self.channels: Channels | None = None
+        self._pager: TwilioPager | None = None
+        self._door_wrote.connect(self._intake_arrived, Qt.ConnectionType.QueuedConnection)
         self._ticks = 0
         self._packet_reason: str | None = None
 
     def start(self) -> None:
         self._start_sync()
         self._start_ladder()
+        self._start_channels()
         self._watch_journal()
         self.events.tick.connect(self._check_packet)
         self._check_packet()
@@ -92,6 +101,7 @@ class DeskBackground(QObject):
 
         worker = SyncWorker(engine, self.events, parent=self)
         worker.status_changed.connect(self._on_sync_status)
+        worker.arrived.connect(lambda _cards: self._intake_arrived())
         self.sync_worker = worker
         self._on_sync_status(worker.status)
         worker.start()
@@ -123,6 +133,7 @@ class DeskBackground(QObject):
             log.info("paging off: %s", exc)
             self.paging_changed.emit(PAGING_OFF)
             return
+        self._pager = pager
         try:
             self.ladder = build_escalation(self.desk, pager)
         except DeskError as exc:
@@ -140,6 +151,30 @@ class DeskBackground(QObject):
         self.paging = "Paging on (Twilio)"
         self.paging_changed.emit(self.paging)
 
+    def _start_channels(self) -> None:
+        self.channels = Channels(
+            self.desk, self._secrets, on_wrote=self._door_wrote.emit, say=self._say,
+            link_up=lambda: bool(self.sync_status and self.sync_status.online),
+            pager=self._pager if self.ladder is not None else None, ladder=self.ladder)
+        self.events.changed.connect(self._nudge_channels)
+        self.channels.start()
+
+    def _nudge_channels(self, _cards: object = None) -> None:
+        if self.channels is not None:
+            self.channels.nudge()
+
+    def _say(self, text: str) -> None:
+        log.info("%s", text)
+        if text.startswith(("mail OFF", "intake door OFF", "mail:", "webhooks:")):
+            self.events.info.emit(text)
+
+    def _intake_arrived(self) -> None:
+        """The store or a door brought tray items: register what the rules say to register
+        at once, so the ladder pages them; every screen hears of it."""
+        if self.channels is not None:
+            self.channels.register_pending()
+        self.events.announce(None)
+
     def watch_offline(self, service: EscalationService) -> None:
         """Let the offline banner judge, from the journal, when paging is impossible."""
         from app.services.offline_alarm import OfflinePaging
@@ -152,7 +187,7 @@ class DeskBackground(QObject):
         if timer is not None:
             timer.stop()
             self.watch.close()
-        for part in (self.scheduler, self.sync_worker):
+        for part in (self.channels, self.scheduler, self.sync_worker):
             stop = getattr(part, "stop", None)
             if stop is not None:
                 stop()

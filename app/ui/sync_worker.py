@@ -27,6 +27,7 @@ class SyncWorker(QObject):
 
     status_changed = Signal(object)  # SyncStatus
     _arrived = Signal(object)  # frozenset of card ids, queued to events.announce
+    arrived = Signal(object)  # the same, on the GUI thread: what sync brought in
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class SyncWorker(QObject):
         super().__init__(parent)
         self.engine = engine
         self._arrived.connect(events.announce, Qt.ConnectionType.QueuedConnection)
+        self._arrived.connect(self.arrived, Qt.ConnectionType.QueuedConnection)
         events.changed.connect(self.outbox_changed)
         self.loops = SyncLoops(engine, on_arrived=self._arrived.emit,
                                on_status=self.status_changed.emit, poll_wait=poll_wait,

@@ -347,7 +347,7 @@ def test_the_headless_desk_polls_the_mailbox_when_mail_server_is_set(
     with closing(desk_for(server, tmp_path, clock)) as desk:
         headless = HeadlessDesk(desk, SecretStore(), sync=False, ladder=False,
                                 say=said.append, watch_every_s=0.05)
-        assert headless.mail is not None
+        assert headless.channels.mail is not None
         runner = threading.Thread(target=headless.run)
         runner.start()
         try:
@@ -359,4 +359,4 @@ def test_the_headless_desk_polls_the_mailbox_when_mail_server_is_set(
     assert server.messages("INBOX") == []
     with closing(build_desk(Settings(journal=tmp_path / "j2.sqlite"), clock)) as desk:
         assert HeadlessDesk(desk, SecretStore(), sync=False, ladder=False,
-                            say=said.append).mail is None
+                            say=said.append).channels.mail is None
