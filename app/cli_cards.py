@@ -13,8 +13,17 @@ from typing import Any
 
 from app.bootstrap import Desk, build_desk
 from app.cli import emit
+from app.errors import ValidationError
 from app.models.projection import INTAKE_FIELDS
 from app.services.card import Card
+from app.services.card_commands import (
+    Acknowledge,
+    AddNote,
+    ChangePriority,
+    Confirm,
+    RegisterCard,
+    SetStatus,
+)
 from app.services.queue import ranked
 from app.services.sla import clocks_for
 from app.services.timeline import hanging, local_time, timeline
@@ -57,6 +66,15 @@ def card_json(card: Card, desk: Desk) -> dict[str, Any]:
     }
 
 
+def _day(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-12-08") from exc
+
+
 def _fmt_left(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -78,9 +96,19 @@ def cmd_new(args: argparse.Namespace) -> int:
 
             registered_at = parse_handwritten_time(args.registered_at, desk.clock.now(),
                                                    desk.rules.tz)
-        card = desk.cards.register(intake, desk.operator, registered_at=registered_at)
+        repeat = False
+        if args.dedup_key:  # a script's alert: its repeat while the card is open is one line
+            if registered_at is not None:
+                raise ValidationError("--dedup-key and --registered-at do not go together",
+                                      field="dedup_key")
+            card, repeat = desk.intake.register_card(intake, desk.operator, args.dedup_key)
+        else:
+            card = desk.handle(RegisterCard(intake, registered_at))
         if args.json:
-            print_json(card_json(card, desk))
+            extra = {"repeat": repeat} if args.dedup_key else {}
+            print_json({**card_json(card, desk), **extra})
+        elif repeat:
+            emit(f"repeat of {card.number} (open, same dedup key): added to its timeline")
         else:
             emit(f"registered {card.number} {card.priority} {card.site}: {card.symptom}")
     return 0
@@ -145,37 +173,31 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     closure = {k: getattr(args, k) for k in ("cause", "workaround", "fix", "lessons")}
     with _closing(_desk(args)) as desk:
-        card = desk.cards.change_status(
-            args.number,
-            args.status,
-            desk.operator,
-            reason=args.reason or "",
-            closure={k: v for k, v in closure.items() if v},
-            confirmed_by=args.confirmed_by or "",
-        )
+        card = desk.handle(SetStatus(args.number, args.status, args.reason or "",
+                                     {k: v for k, v in closure.items() if v},
+                                     args.confirmed_by or ""))
         emit(f"{card.number} is now {card.status_label}")
     return 0
 
 
 def cmd_priority(args: argparse.Namespace) -> int:
     with _closing(_desk(args)) as desk:
-        card = desk.cards.change_priority(
-            args.number, args.priority, args.reason or "", desk.operator, args.evidence or ""
-        )
+        card = desk.handle(ChangePriority(args.number, args.priority, args.reason or "",
+                                          args.evidence or ""))
         emit(f"{card.number} is now {card.priority}: {card.priority_reason}")
     return 0
 
 
 def cmd_note(args: argparse.Namespace) -> int:
     with _closing(_desk(args)) as desk:
-        card = desk.cards.add_note(args.number, " ".join(args.text), desk.operator)
+        card = desk.handle(AddNote(args.number, " ".join(args.text)))
         emit(f"note added to {card.number}")
     return 0
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
     with _closing(_desk(args)) as desk:
-        card = desk.cards.acknowledge(args.number, args.who, args.how, desk.operator)
+        card = desk.handle(Acknowledge(args.number, args.who, args.how))
         emit(f"{card.number} acknowledged by {card.acknowledged_by}")
     return 0
 
@@ -183,9 +205,33 @@ def cmd_ack(args: argparse.Namespace) -> int:
 def cmd_confirm(args: argparse.Namespace) -> int:
     # With clock_start = "confirmation" (policies.toml) this starts the card's SLA clocks.
     with _closing(_desk(args)) as desk:
-        card = desk.cards.confirm(args.number, desk.operator)
+        card = desk.handle(Confirm(args.number))
         when = local_time(card.confirmed_at, desk.rules.tz) if card.confirmed_at else "-"
         emit(f"{card.number} confirmed at {when}")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    # The post-incident review of a closed P1/P2 (app/services/measures/reviews.py).
+    from app.services.measures.reviews import ReviewService
+
+    with _closing(_desk(args)) as desk:
+        review = ReviewService(desk.journal, desk.clock, desk.rules.tz).record(
+            args.number, args.summary or "", args.measure or [], args.owner or "", args.due,
+            desk.operator)
+        emit(f"review of {args.number.upper()} recorded: {len(review.measures)} measure(s), "
+             f"owner {review.owner}, due {args.due}")
+    return 0
+
+
+def cmd_review_done(args: argparse.Namespace) -> int:
+    from app.services.measures.reviews import ReviewService
+
+    with _closing(_desk(args)) as desk:
+        review = ReviewService(desk.journal, desk.clock, desk.rules.tz).measure_done(
+            args.number, args.measure, desk.operator)
+        left = sum(m.done_at is None for m in review.measures)
+        emit(f"measure {args.measure} of {args.number.upper()} done; {left} still open")
     return 0
 
 
@@ -199,6 +245,8 @@ def register(sub: Any) -> None:
     new.add_argument("--priority", help="P1..P4 (or give --impact and --urgency)")
     new.add_argument("--reason", help="one-line reason for the priority")
     new.add_argument("--registered-at", help="handwritten time of a paper card (HH:MM, local)")
+    new.add_argument("--dedup-key", help="a repeat while the card with this key is open adds "
+                     "a line to its timeline instead of a new card")
     new.add_argument("--json", action="store_true")
     new.set_defaults(handler=cmd_new)
 
@@ -237,6 +285,19 @@ def register(sub: Any) -> None:
         "confirm", help="confirm a card (starts its clocks under clock_start = confirmation)")
     confirm.add_argument("number")
     confirm.set_defaults(handler=cmd_confirm)
+
+    review = csub.add_parser("review", help="record the post-incident review of a closed P1/P2")
+    review.add_argument("number")
+    review.add_argument("--summary", required=True, help="what happened and why, in brief")
+    review.add_argument("--measure", action="append", help="a concrete measure (1 to 3)")
+    review.add_argument("--owner", required=True, help="who sees the measures done")
+    review.add_argument("--due", required=True, type=_day, help="YYYY-MM-DD (site time)")
+    review.set_defaults(handler=cmd_review)
+
+    done = csub.add_parser("review-done", help="mark measure N of a card's review done")
+    done.add_argument("number")
+    done.add_argument("measure", type=int, help="the measure's number (1, 2, ...)")
+    done.set_defaults(handler=cmd_review_done)
 
     ack = csub.add_parser("ack", help="record an acknowledgement")
     ack.add_argument("number")

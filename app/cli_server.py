@@ -4,6 +4,8 @@
     dispatch-desk server add-desk NAME [--desk-id ID] [--db URL]   prints a one-time code
     dispatch-desk server revoke-desk DESK_ID [--db URL]
     dispatch-desk server new-epoch [--db URL]         after restoring the database from a backup
+    dispatch-desk server report [--from --to --site --out --csv --json] [--db URL]
+    dispatch-desk server integration add KIND NAME | list | revoke NAME   monitoring door keys
 
 The database defaults to $DISPATCH_DESK_DB, else a SQLite file in the user data folder.
 Needs the `server` extras (fastapi, uvicorn, psycopg).
@@ -181,6 +183,62 @@ def cmd_revoke_desk(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_integration(args: argparse.Namespace) -> int:
+    """`server integration add|list|revoke`: the monitoring doors' keys, written straight
+    into the store (the same `integration.*` entries a desk's `integration add` pushes)."""
+    _need_extras()
+    from app.sync.server.intake_routes import PREFIX, IntakeDoor
+    from app.sync.server.storage import Store
+
+    store = Store(args.db)
+    try:
+        door = IntakeDoor(store)
+        if args.integration_command == "add":
+            key = door.add(args.kind, args.name, site=args.site, category=args.category,
+                           kind_of_work=args.kind_of_work, note=args.note)
+            base = args.url.rstrip("/") + PREFIX + args.kind
+            print(key)
+            print(f"integration {args.name!r} ({args.kind}): the key is shown only now.\n"
+                  f"  with a header: POST {base}  Authorization: Bearer KEY\n"
+                  f"  in the path:   POST {base}/KEY", file=sys.stderr)
+        elif args.integration_command == "revoke":
+            door.revoke(args.name, args.reason)
+            print(f"integration {args.name!r} revoked: its key is refused (403) from now on")
+        else:
+            for row in door.integrations():
+                refused = ", ".join(f"{k} {v}" for k, v in sorted(row["refused"].items()))
+                print(f"{row['name'] or '(unknown keys)':<24} {row['kind']:<13} "
+                      f"{row['state']:<13} refused: {refused or 'none'}")
+    finally:
+        store.close()
+    return 0
+
+
+def _register_integration(ssub: Any) -> None:
+    from app.protocol.catalogue import KINDS_OF_WORK
+    from app.protocol.intake_formats import FORMAT_KINDS
+
+    group = ssub.add_parser("integration", help="monitoring integrations and their keys")
+    group.add_argument("--db", default=argparse.SUPPRESS, help="database URL")
+    isub = group.add_subparsers(dest="integration_command", metavar="ACTION", required=True)
+    add = isub.add_parser("add", help="a new integration key (printed once)")
+    add.add_argument("kind", choices=FORMAT_KINDS, help="the door the sender posts to")
+    add.add_argument("name", help="the integration's name, e.g. prometheus-dc1")
+    add.add_argument("--site", default="", help="default site of its alerts")
+    add.add_argument("--category", default="", help="default category of its alerts")
+    add.add_argument("--kind-of-work", default="", choices=("", *KINDS_OF_WORK))
+    add.add_argument("--note", default="", help="what it is, for the admin")
+    add.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}",
+                     help="the store's address as the sender reaches it (for the printed URL)")
+    revoke = isub.add_parser("revoke", help="refuse an integration's key from now on")
+    revoke.add_argument("name")
+    revoke.add_argument("--reason", default="")
+    listing = isub.add_parser("list", help="integrations, key states and refused calls")
+    for parser in (add, revoke, listing):
+        parser.add_argument("--db", default=argparse.SUPPRESS, help="database URL")
+    group.set_defaults(handler=_with_db(cmd_integration))
+
+
 def register(sub: Any) -> None:
     server = sub.add_parser("server", help="run the central store (needs the server extras)")
     server.add_argument("--db", default=None, help=f"database URL (default: ${DB_ENV} or SQLite)")
@@ -223,6 +281,14 @@ def register(sub: Any) -> None:
     epoch = ssub.add_parser("new-epoch", help="after restoring a backup: make desks re-sync")
     epoch.add_argument("--db", default=argparse.SUPPRESS, help="database URL")
     epoch.set_defaults(handler=_with_db(cmd_new_epoch))
+    from app.cli_report import add_report_options, cmd_server_report
+
+    rep = ssub.add_parser("report", help="the measures report for every desk's cards, from "
+                          "the store (same options as `dispatch-desk report`)")
+    add_report_options(rep)
+    rep.add_argument("--db", default=argparse.SUPPRESS, help="database URL")
+    rep.set_defaults(handler=_with_db(cmd_server_report))
+    _register_integration(ssub)
 
 
 def _with_db(handler: Any) -> Any:

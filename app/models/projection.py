@@ -111,6 +111,10 @@ def apply(state: CardState | None, entry: Entry) -> CardState | None:
         s["number"] = p["number"]
     elif kind == "card.report":
         s["report_count"] = int(s["report_count"]) + 1
+    elif kind == "card.review":
+        _apply_review(s, p, at, entry.operator)
+    elif kind == "card.review_measure_done":
+        _tick_measure(s, int(p["measure"]), at, entry.operator)
     elif kind == "sla.breach":
         key = f"{p['clock']}@{p['due']}"
         if key not in s["breaches"]:
@@ -139,6 +143,28 @@ def _apply_status(s: CardState, status: str, at: str, p: dict[str, Any]) -> None
         s["closure"] = p.get("closure")
     elif previous == CLOSED:
         s["closed_at"] = None
+
+
+def _apply_review(s: CardState, p: dict[str, Any], at: str, operator: str) -> None:
+    # A review recorded again (corrected) keeps the measures already done, matched by text.
+    done = {m["text"]: m for m in (s.get("review") or {}).get("measures", []) if m["done_at"]}
+    s["review"] = {
+        "summary": p["summary"], "owner": p["owner"], "due": p["due"], "at": at,
+        "by": operator,
+        "measures": [done.get(t) or {"text": t, "done_at": None, "done_by": None}
+                     for t in p["measures"]],
+    }
+    s["review_owed"] = False
+
+
+def _tick_measure(s: CardState, index: int, at: str, operator: str) -> None:
+    review = s.get("review")
+    if not review or not 1 <= index <= len(review["measures"]):
+        return  # a tick for a review this desk has not seen (yet): nothing to mark
+    measures = [dict(m) for m in review["measures"]]
+    if measures[index - 1]["done_at"] is None:
+        measures[index - 1].update(done_at=at, done_by=operator)
+    s["review"] = {**review, "measures": measures}
 
 
 def _refold_needed(base: CardState, later: CardState) -> CardState:

@@ -1,4 +1,6 @@
 """Measures a shift lead reads (DOMAIN.md): risk per card, and today's figures. Pure.
+Today's figures are counted by the measures package (app/services/measures), the report's
+own code; the durations and `minutes` are re-exported from there for older callers.
 
 Risk is relative to each card's own SLA: a card is "breaching soon" when a running clock has
 used BREACHING_SOON of its own allowance, so a 10-minute reaction clock and a 2-day recovery
@@ -9,12 +11,19 @@ breached) in the site's time zone, so the numbers reset at local midnight.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from app.services.card import Card
+from app.services.measures.clocks import Decision, decided, shares
+from app.services.measures.facts import NO_FACTS
+from app.services.measures.figures import card_times, percentile
+from app.services.measures.figures import reaction_time as reaction_time
+from app.services.measures.figures import recovery_time as recovery_time
+from app.services.measures.period import day_of
+from app.services.measures.text import minutes as minutes
 from app.services.rules import PRIORITIES, DispatchRules
 from app.services.sla import CardClocks, ClockState, SlaClock, clocks_for
 
@@ -22,34 +31,6 @@ BREACHING_SOON = 0.75
 # Clocks whose breach is a broken promise to the customer; the status-update cadence is
 # chased at the desk and would drown the board in amber.
 RISK_CLOCKS = ("reaction", "recovery")
-
-
-def reaction_time(card: Card) -> timedelta | None:
-    """Registration to the first confirmed contact (the on-call person's acknowledgement)."""
-    if card.acknowledged_at is None:
-        return None
-    return max(timedelta(0), card.acknowledged_at - card.registered_at)
-
-
-def recovery_time(card: Card) -> timedelta | None:
-    """Registration to restored (or closed), without the time spent waiting on others."""
-    done = card.restored_at or card.closed_at
-    if done is None:
-        return None
-    paused = sum(
-        ((min(end or done, done) - start) for start, end in card.pauses if start < done),
-        timedelta(0),
-    )
-    return max(timedelta(0), done - card.registered_at - paused)
-
-
-def percentile(values: Sequence[timedelta], q: float) -> timedelta | None:
-    """Nearest-rank percentile (q in 0..1); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, -int(-q * len(ordered) // 1))  # ceil(q * n), at least the first
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 @dataclass(frozen=True)
@@ -136,9 +117,10 @@ def is_unassigned(card: Card) -> bool:
 def day_metrics(
     cards: Iterable[Card], rules: DispatchRules, now: datetime, tz: ZoneInfo | None = None
 ) -> DayMetrics:
-    start = local_midnight(now, tz or rules.tz)
-    met: Counter[str] = Counter()
-    decided: Counter[str] = Counter()
+    """Today's figures for the wallboard, counted by the report's own rules (measures): a
+    clock counts on the day it was decided, a reaction on the day it happened."""
+    day = day_of(now, tz or rules.tz)
+    pairs: list[tuple[str, Decision]] = []
     reactions: list[timedelta] = []
     open_counts: Counter[str] = Counter()
     unassigned: list[tuple[str, timedelta]] = []
@@ -147,38 +129,21 @@ def day_metrics(
             open_counts[card.priority] += 1
             if is_unassigned(card):
                 unassigned.append((card.number, now - card.registered_at))
-        if card.acknowledged_at and start <= card.acknowledged_at <= now:
-            reaction = reaction_time(card)
-            if reaction is not None:
-                reactions.append(reaction)
-        if card.closed_at and card.closed_at < start:
+        if card.closed_at and card.closed_at < day.start:
             continue  # nothing of an old closed card can be decided today
-        for clock in clocks_for(card, rules, now).all():
-            if clock.name not in RISK_CLOCKS or clock.due is None:
-                continue
-            if clock.state is ClockState.MET and clock.done_at and clock.done_at >= start:
-                met[card.priority] += 1
-                decided[card.priority] += 1
-            elif clock.state is ClockState.BREACHED and start <= clock.due <= now:
-                decided[card.priority] += 1
+        pairs += [(card.priority, d) for d in decided(clocks_for(card, rules, now))]
+        reacted = card_times(card, NO_FACTS, now)["reaction"]
+        if reacted is not None and reacted[1] in day:
+            reactions.append(reacted[0])
+    today = shares(pairs, {p: (p,) for p in PRIORITIES}, day.start, day.end)
     unassigned.sort(key=lambda item: -item[1])
     return DayMetrics(
-        day_start=start,
-        compliance={p: Compliance(met[p], decided[p]) for p in PRIORITIES},
+        day_start=day.start,
+        compliance={p: Compliance(s.met, s.decided) for p in PRIORITIES
+                    for s in (today["reaction"][p] + today["recovery"][p],)},
         reaction_median=percentile(reactions, 0.5),
         reaction_p90=percentile(reactions, 0.9),
         reactions=len(reactions),
         open_by_priority={p: open_counts[p] for p in PRIORITIES},
         unassigned=tuple(unassigned),
     )
-
-
-def minutes(delta: timedelta | None) -> str:
-    """'7 min', '1 h 05', or '-' for none: how durations read on the board and on paper."""
-    if delta is None:
-        return "-"
-    total = int(delta.total_seconds() // 60)
-    if abs(total) < 60:
-        return f"{total} min"
-    sign = "-" if total < 0 else ""
-    return f"{sign}{abs(total) // 60} h {abs(total) % 60:02d}"

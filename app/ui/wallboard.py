@@ -22,9 +22,12 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QPainter, QPai
 from PySide6.QtWidgets import QWidget
 
 from app.bootstrap import Desk
+from app.models.projection import CardState
 from app.services.card import Card
 from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
 from app.services.handover import HandoverService
+from app.services.intake import TrayItem
+from app.services.measures.reviews import Review, review_of, review_pending
 from app.services.metrics import local_midnight
 from app.services.shifts import ShiftPlan
 from app.ui.events import DeskEvents
@@ -60,6 +63,9 @@ class WallboardWindow(QWidget):
                           if shifts else None)
         self._sync, self._on_call_source, self._escalations = sync, on_call, escalations
         self._cards: dict[str, Card] = {}
+        # Closed P1/P2 cards whose review is still to be done (measures/reviews.py).
+        self._reviews: dict[str, tuple[Card, Review | None]] = {}
+        self._tray: list[TrayItem] | None = None  # the triage tray's pending items
         self._loaded_at = desk.clock.now()
         # The slow facts (handover state, rota, ladders: journal reads across every open
         # card) are read after a change or every FACTS_EVERY, not on every 1-second tick;
@@ -93,15 +99,36 @@ class WallboardWindow(QWidget):
         try:
             if ids is None:
                 start = local_midnight(self.desk.clock.now(), self.desk.rules.tz)
-                cards = (Card.from_state(s) for s in self.desk.journal.cards())
+                states = self.desk.journal.cards()
+                cards = (Card.from_state(s) for s in states)
                 self._cards = {c.id: c for c in cards if c.is_open or (c.closed_at or start)
                                >= start}
+                self._reviews = {}
             else:
-                for card_id in ids:
-                    self._cards[card_id] = Card.from_state(self.desk.journal.card(card_id))
+                states = [self.desk.journal.card(card_id) for card_id in ids]
+                for state in states:
+                    self._cards[state["id"]] = Card.from_state(state)
+            self._watch_reviews(states)
             self._loaded_at = self.desk.clock.now()
         except Exception:  # noqa: BLE001 - the board shows STALE; the log has the cause
             log.exception("wallboard: reading the journal failed")
+        try:  # any change may be an intake item's: it lives under its own id, not a card's
+            self._tray = list(self.desk.intake.pending())
+        except Exception:  # noqa: BLE001 - the tile says "-" rather than a stale count
+            log.exception("wallboard: reading the triage tray failed")
+            self._tray = None
+
+    def _watch_reviews(self, states: list[CardState]) -> None:
+        """Keep the cards whose review is pending (all at first, then the changed ones)."""
+        for state in states:
+            if not (state.get("review_owed") or state.get("review")):
+                self._reviews.pop(state["id"], None)
+                continue
+            card, review = Card.from_state(state), review_of(state)
+            if review_pending(card, review):
+                self._reviews[card.id] = (card, review)
+            else:
+                self._reviews.pop(card.id, None)
 
     def _on_changed(self, ids: Any) -> None:
         self._reload(ids)
@@ -135,7 +162,8 @@ class WallboardWindow(QWidget):
             cards=list(self._cards.values()), rules=self.desk.rules, now=now,
             loaded_at=self._loaded_at, handover=handover,
             sync=self._sync() if self._sync else None,
-            on_call=on_call, escalations=escalations,
+            on_call=on_call, escalations=escalations, tray=self._tray,
+            reviews=self._reviews.values(),
         )
         old, self.view = self.view, view
         if old is None or _without_clock(old) != _without_clock(view):
@@ -269,8 +297,12 @@ class WallboardWindow(QWidget):
         y = self._label(p, u, area, area.top(), "OPEN BY PRIORITY")
         y = self._tiles(p, u, area, y, [(f"{prio} {count}", PRIORITY_BG[prio], TEXT)
                                         for prio, count in view.counts], 1.6 * u)
-        y = self._pair(p, u, area, y, "UNASSIGNED", view.unassigned,
-                       AMBER if view.unassigned != "0" else TEXT)
+        # Unassigned cards and untriaged intakes side by side: both are work nobody holds.
+        half = QRect(area.left(), area.top(), area.width() // 2, area.height())
+        self._pair(p, u, half, y, "UNASSIGNED", view.unassigned,
+                   AMBER if view.unassigned != "0" else TEXT)
+        y = self._pair(p, u, half.translated(area.width() // 2, 0), y, "TRAY (untriaged)",
+                       view.tray, AMBER if view.tray_waiting else TEXT)
         y = self._label(p, u, area, y, "DESK LINKS")
         if view.desks:
             # A stale desk is a filled red tile: the one thing on the right that must shout.
@@ -289,14 +321,21 @@ class WallboardWindow(QWidget):
         y = self._tiles(p, u, area, y, [(f"{prio} {share}", PRIORITY_BG[prio], TEXT)
                                         for prio, share in view.compliance], 1.15 * u)
         y = self._pair(p, u, area, y, "REACTION TODAY", view.reaction, TEXT)
+        if view.reviews_overdue:
+            y = self._pair(p, u, area, y, "POST-INCIDENT REVIEWS OVERDUE", view.reviews_overdue,
+                           AMBER)
         y = self._list(p, u, area, y, "ON CALL NOW", view.on_call_now)
         self._list(p, u, area, y, "ON CALL NEXT", view.on_call_next)
 
     def _pair(self, p: QPainter, u: float, area: QRect, y: int, label: str, value: str,
               color: QColor) -> int:
         self._text(p, QRect(area.left(), y, area.width(), int(1.5 * u)), label, 1.0 * u, DIM, True)
+        # Shrunk to fit rather than cut off: two pairs share a row (unassigned and the tray).
+        width = QFontMetrics(self._font(1.5 * u, True)).horizontalAdvance(value)
+        room = area.width() * 0.94  # a gap to the pair beside it; font sizes step unevenly
+        size = 1.5 * u if width <= room else 1.5 * u * room / width
         self._text(p, QRect(area.left(), y + int(1.4 * u), area.width(), int(1.9 * u)), value,
-                   1.5 * u, color, True)
+                   size, color, True)
         return y + int(3.4 * u)
 
     def _list(self, p: QPainter, u: float, area: QRect, y: int, label: str,

@@ -10,7 +10,7 @@ repaint per second.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +20,8 @@ from app.services.card import Card
 from app.services.desk_facts import STALE_AFTER, EscalationLine, OnCallLine, SyncFacts
 from app.services.handover import HandoverStatus
 from app.services.handover_sheet import hm
+from app.services.intake import TrayItem
+from app.services.measures.reviews import Review, overdue_reviews
 from app.services.metrics import by_risk, day_metrics, minutes
 from app.services.rules import PRIORITIES, DispatchRules
 
@@ -61,6 +63,11 @@ class BoardView:
     desks: tuple[DeskRow, ...]
     #: Sync hazards in a few words (desk clock off, entries refused or set aside).
     alerts: tuple[str, ...] = ()
+    #: The triage tray: "3 · oldest 12 min" ("0" when empty, "-" when it cannot be read).
+    tray: str = "-"
+    tray_waiting: bool = False
+    #: Post-incident reviews overdue (measures/reviews.py); '' when there are none.
+    reviews_overdue: str = ""
 
 
 def _short(delta: timedelta) -> str:
@@ -131,6 +138,8 @@ def build_view(
     handover: HandoverStatus | None = None, sync: SyncFacts | None = None,
     on_call: Sequence[OnCallLine] | None = None,
     escalations: Mapping[str, EscalationLine] | None = None,
+    tray: Sequence[TrayItem] | None = None,
+    reviews: Iterable[tuple[Card, Review | None]] = (),
 ) -> BoardView:
     tz = rules.tz
     metrics = day_metrics(cards, rules, now, tz)
@@ -170,5 +179,18 @@ def build_view(
         handover_pending=pending,
         desks=desks,
         alerts=tuple(for_display(a) for a in (sync.alerts if sync else ())),
+        tray="-" if tray is None else (
+            f"{len(tray)} · oldest {minutes(now - min(i.received_at for i in tray))}"
+            if tray else "0"),
+        tray_waiting=bool(tray),
+        reviews_overdue=_reviews(overdue_reviews(reviews, now)),
     )
+
+
+def _reviews(late: Sequence[Card]) -> str:
+    """'2 · A-0004, A-0009': post-incident reviews overdue ('' for none: no tile)."""
+    if not late:
+        return ""
+    shown = ", ".join(c.number for c in late[:3])
+    return f"{len(late)} · {shown}" + (", ..." if len(late) > 3 else "")
 

@@ -1,0 +1,119 @@
+"""Which SLA clocks were decided in a period, and how: the one definition the report and the
+wallboard's "today" both count with.
+
+A reaction or recovery clock is decided when it is met (at the moment it stopped) or breached
+(at its deadline); it counts in the period where that moment falls, so a breach at 00:10 is
+tomorrow's. A clock still running says nothing yet. The status-update cadence is decided per
+deadline: a status message posted by the deadline meets it (and sets the next one: its "next
+update at", else the cadence from the message), none by then misses it, once, at the
+deadline; the cadence ends when the card is restored or closed.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from app.services.calendar import add_operating_time
+from app.services.card import Card
+from app.services.measures.facts import CardFacts
+from app.services.rules import DispatchRules
+from app.services.sla import CardClocks, ClockState, _start
+
+# The clocks a breach share is given for (the update cadence too: "messages on time").
+SHARE_CLOCKS = ("reaction", "recovery", "update")
+# The two that are a promise to the customer: the wallboard's "SLA met today".
+PROMISE_CLOCKS = ("reaction", "recovery")
+
+
+@dataclass(frozen=True)
+class Share:
+    breached: int
+    decided: int
+
+    @property
+    def share(self) -> float | None:
+        return self.breached / self.decided if self.decided else None
+
+    @property
+    def met(self) -> int:
+        return self.decided - self.breached
+
+    def __add__(self, other: Share) -> Share:
+        return Share(self.breached + other.breached, self.decided + other.decided)
+
+
+NO_SHARE = Share(0, 0)
+
+
+@dataclass(frozen=True)
+class Decision:
+    clock: str
+    at: datetime  # when it was decided
+    breached: bool
+
+
+def decided(clocks: CardClocks) -> list[Decision]:
+    """The card's reaction and recovery clocks that are met or breached."""
+    out = []
+    for clock in (clocks.reaction, clocks.recovery):
+        if clock.due is None:
+            continue
+        if clock.state is ClockState.MET and clock.done_at is not None:
+            out.append(Decision(clock.name, clock.done_at, False))
+        elif clock.state is ClockState.BREACHED:
+            out.append(Decision(clock.name, clock.due, True))
+    return out
+
+
+def update_deadlines(card: Card, facts: CardFacts, rules: DispatchRules, now: datetime
+                     ) -> list[Decision]:
+    """Each status-update deadline the card had, met or missed (see the module docstring)."""
+    policy = rules.policy_for(card.category, card.priority, card.kind_of_work)
+    spec = policy.updates
+    start = _start(card, policy)
+    if spec is None or start is None:
+        return []
+    end = min(now, card.restored_at or card.closed_at or now)
+    due = add_operating_time(start, spec.duration, spec.hours)
+    out: list[Decision] = []
+    for posted, next_at in sorted(facts.messages):
+        if posted > end:
+            break
+        if posted < start:
+            continue
+        out.append(Decision("update", due if posted > due else posted, posted > due))
+        due = next_at or add_operating_time(posted, spec.duration, spec.hours)
+    if due < end:
+        out.append(Decision("update", due, True))
+    return out
+
+
+def shares(decisions: Iterable[tuple[str, Decision]], groups: Mapping[str, Sequence[str]],
+           start: datetime, end: datetime) -> dict[str, dict[str, Share]]:
+    """clock -> group label -> Share, from (priority, decision) pairs decided in [start, end)."""
+    return shares_by(decisions, groups, [start, end])[0]
+
+
+def shares_by(decisions: Iterable[tuple[str, Decision]], groups: Mapping[str, Sequence[str]],
+              bounds: Sequence[datetime]) -> list[dict[str, dict[str, Share]]]:
+    """`shares` for each span between consecutive `bounds` (sorted), in one pass."""
+    # In UTC, like the cards' own times: comparing across time zones costs an offset
+    # lookup per comparison, which a year's decisions feel.
+    bounds = [b.astimezone(UTC) for b in bounds]
+    spans = len(bounds) - 1
+    counts: list[dict[tuple[str, str], list[int]]] = [{} for _ in range(spans)]
+    first, last = bounds[0], bounds[-1]
+    for priority, d in decisions:
+        if first <= d.at < last:
+            span = bisect_right(bounds, d.at) - 1
+            c = counts[span].setdefault((d.clock, priority), [0, 0])
+            c[0] += d.breached
+            c[1] += 1
+    return [{
+        clock: {label: Share(sum(span.get((clock, p), (0, 0))[0] for p in ps),
+                             sum(span.get((clock, p), (0, 0))[1] for p in ps))
+                for label, ps in groups.items()}
+        for clock in SHARE_CLOCKS} for span in counts]
