@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fresh", action="store_true",
                         help="with --demo: start a new demo journal instead of reusing it")
     parser.add_argument("--wallboard", action="store_true", help="open the wallboard")
+    parser.add_argument("--screen", type=int, metavar="N",
+                        help="the screen (1, 2, ...) the wallboard fills; remembered")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
