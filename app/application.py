@@ -10,20 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import overload
 
+from app.adapters.roster_store import DeskRoster
 from app.clock import Clock
 from app.config import Settings
 from app.models.journal import Journal
-from app.services.card import Card, Operator
-from app.services.card_commands import CardCommand, handle
-from app.services.cards import CardService
-from app.services.handover import HandoverService
-from app.services.handover_commands import HandoverCommand, handle_handover
-from app.services.handover_sheet import Acceptance
+from app.services.cards.card import Card, Operator
+from app.services.cards.commands import CardCommand, handle
+from app.services.cards.rules import DispatchRules
+from app.services.cards.service import CardService
+from app.services.cards.sla import SlaWatch
+from app.services.handover.commands import HandoverCommand, handle_handover
+from app.services.handover.service import HandoverService
+from app.services.handover.sheet import Acceptance
+from app.services.handover.shifts import ShiftPlan
 from app.services.intake import IntakeService
-from app.services.roster_store import DeskRoster
-from app.services.rules import DispatchRules
-from app.services.shifts import ShiftPlan
-from app.services.sla import SlaWatch
 
 
 @dataclass

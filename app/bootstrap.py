@@ -12,26 +12,23 @@ from pathlib import Path
 from typing import Any
 
 from app.adapters.pager import Pager
+from app.adapters.roster_store import DeskRoster
 from app.adapters.secrets import SecretStore
 from app.adapters.twilio_pager import LoopbackHttpClient, TwilioPager
-from app.application import Desk as Desk  # re-exported for older imports
+from app.application import Desk
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.errors import ConfigError, DeskError
-from app.intake_config import load_intake_rules
+from app.loaders import load_intake_rules, load_ladder, load_rules, load_shifts
 from app.models.journal import Journal
-from app.services.card import Operator
-from app.services.cards import CardService
-from app.services.escalation import EscalationService
-from app.services.handover import HandoverService
+from app.services.cards.card import Operator
+from app.services.cards.service import CardService
+from app.services.cards.sla import SlaWatch
+from app.services.escalation.recipients import Recipients
+from app.services.escalation.service import EscalationService
+from app.services.handover.service import HandoverService
 from app.services.intake import IntakeService
-from app.services.ladder import load_ladder
-from app.services.recipients import Recipients
 from app.services.roster import Roster, RoutingMatrix
-from app.services.roster_store import DeskRoster
-from app.services.rules import load_rules
-from app.services.shifts import load_shifts
-from app.services.sla import SlaWatch
 from app.sync.engine import SyncEngine
 from app.sync.enroll import enrolled, open_sync
 

@@ -52,7 +52,7 @@ def child(mode: str, journal: str, started: float) -> None:
     from app.bootstrap import build_desk
     from app.clock import FakeClock
     from app.config import Settings
-    from app.services.queue import filtered
+    from app.services.cards.queue import filtered
     from app.ui.events import DeskEvents
     from app.ui.launch import build_window, record_breaches
 

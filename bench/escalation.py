@@ -32,7 +32,7 @@ from pathlib import Path
 import requests
 
 from app.clock import FakeClock, SystemClock
-from app.escalation_scheduler import EscalationScheduler
+from app.runtime.escalation_scheduler import EscalationScheduler
 from tests.escalation.harness import DESK_NUMBER, DISPATCHER, LADDER_TOML, build, ladder
 from tests.twilio_standin import TwilioStandIn
 

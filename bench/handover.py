@@ -27,14 +27,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtGui import QPdfWriter, QTextDocument  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from app.adapters.print_sheets import handover_html, handover_job  # noqa: E402
+from app.adapters.printing import page_layout, write_pdf  # noqa: E402
 from app.bootstrap import build_desk  # noqa: E402
 from app.clock import FakeClock  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.services.handover import HandoverService  # noqa: E402
-from app.services.shifts import load_shifts  # noqa: E402
+from app.loaders import load_shifts
+from app.services.handover.service import HandoverService  # noqa: E402
 from app.ui.events import DeskEvents  # noqa: E402
-from app.ui.print_sheets import handover_html, handover_job  # noqa: E402
-from app.ui.printing import page_layout, write_pdf  # noqa: E402
 from app.ui.wallboard import WallboardWindow  # noqa: E402
 from bench.fixtures import build_big_journal  # noqa: E402
 

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from app.bootstrap import build_desk  # noqa: E402
 from app.clock import FakeClock  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.services.commands import complete, parse  # noqa: E402
+from app.services.cards.command_bar import complete, parse  # noqa: E402
 from app.ui.events import DeskEvents  # noqa: E402
 from app.ui.intake import IntakeForm  # noqa: E402
 from bench.fixtures import build_big_journal  # noqa: E402

@@ -35,9 +35,9 @@ from typing import Any
 import requests
 
 from app.clock import SystemClock
+from app.store.intake_routes import IntakeDoor
+from app.store.storage import Store
 from app.sync import protocol as p
-from app.sync.server.intake_routes import IntakeDoor
-from app.sync.server.storage import Store
 from app.sync.status import CURSOR_KEY
 from bench.store import BenchDesk
 from tests.channels.alertmanager import PullingDesk

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.sync.server.phone_routes import INBOUND_PATH
+from app.store.phone_routes import INBOUND_PATH
 from tests.channels.phone_desk import pages, start_phone_desk, stop
 from tests.runtime.desk_procs import cli
 from tests.store.harness import ProcessStore

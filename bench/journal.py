@@ -20,11 +20,11 @@ import time
 from pathlib import Path
 
 from app.clock import SystemClock
+from app.loaders import load_rules
 from app.models.journal import Journal
-from app.services.card import Operator
-from app.services.cards import CardService
-from app.services.queue import ranked
-from app.services.rules import load_rules
+from app.services.cards.card import Operator
+from app.services.cards.queue import ranked
+from app.services.cards.service import CardService
 from bench.fixtures import build_big_journal
 
 CACHE = Path(__file__).resolve().parent.parent / ".bench-cache"

@@ -34,12 +34,12 @@ from sqlalchemy import insert, update
 from app.clock import SystemClock
 from app.models.entry import format_stamp, uuid7
 from app.models.journal import Journal
+from app.store.database import make_store_engine, migrate, parse_db_url
+from app.store.tables import entries as entries_table
+from app.store.tables import seq_counter
 from app.sync import protocol as p
 from app.sync.client import StoreClient
 from app.sync.engine import SyncEngine
-from app.sync.server.database import make_store_engine, migrate, parse_db_url
-from app.sync.server.tables import entries as entries_table
-from app.sync.server.tables import seq_counter
 from tests.store.harness import ThreadStore
 
 SIZES = (10_000, 80_000)

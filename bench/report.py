@@ -29,15 +29,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from app.cli_report import build, gc_paused, read_journal
+from app.cli.report import build, gc_paused, read_journal
 from app.clock import FakeClock
+from app.loaders import load_rules
 from app.models.entry import Entry, HybridClock, uuid7
 from app.models.journal import Journal
 from app.models.journal_sync import card_params
 from app.models.projection import apply
 from app.services.measures import Report
 from app.services.measures.pdf import report_pdf
-from app.services.rules import load_rules
 from bench.fixtures import CATEGORIES, SITES
 
 CARDS = 100_000

@@ -449,8 +449,8 @@ def traced_cli(argv: list[str]) -> int:
 @contextmanager
 def counting(headless: Any) -> Iterator[dict[str, Tally]]:
     """Count derives (by caller), ladder runs, plan passes and nudges (by caller)."""
-    import app.services.escalation as escalation
-    import app.services.escalation_state as escalation_state
+    import app.services.escalation.service as escalation
+    import app.services.escalation.state as escalation_state
 
     tallies = {k: Tally() for k in ("derive", "run", "pass", "nudge", "poll", "pull")}
     originals = {"derive": escalation_state.derive, "plan": escalation.plan}

@@ -33,9 +33,9 @@ from sqlalchemy import create_engine, insert
 
 from app.clock import SystemClock
 from app.models.entry import format_stamp, uuid7
+from app.store.storage import Store
+from app.store.tables import entries as entries_table
 from app.sync import protocol as p
-from app.sync.server.storage import Store
-from app.sync.server.tables import entries as entries_table
 from tests.store.harness import ProcessStore
 
 PG_ADMIN = os.environ.get("DD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -28,9 +28,9 @@ from pathlib import Path
 from app.clock import SystemClock
 from app.models.entry import NewEntry
 from app.models.journal import Journal
+from app.store.storage import Store
 from app.sync.client import StoreClient
 from app.sync.engine import SyncEngine
-from app.sync.server.storage import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CARDS, EDITS = 1000, 9  # 10,000 entries

@@ -31,10 +31,10 @@ from typing import Any
 
 from app.clock import SystemClock
 from app.models.entry import Entry, format_stamp, uuid7
-from app.sync.server.database import writing
-from app.sync.server.enrol import DeskRecord
-from app.sync.server.push import check_entries, store_batch
-from app.sync.server.storage import Store
+from app.store.database import writing
+from app.store.enrol import DeskRecord
+from app.store.push import check_entries, store_batch
+from app.store.storage import Store
 from tests.store.conftest import pg_database  # the tests' own: a database made and dropped
 
 PUSH = 1000

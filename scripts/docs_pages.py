@@ -23,21 +23,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from app.adapters.print_sheets import handover_job  # noqa: E402
+from app.adapters.printing import write_pdf  # noqa: E402
 from app.bootstrap import build_desk  # noqa: E402
 from app.clock import FakeClock  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.services.demo import fill_demo  # noqa: E402
-from app.services.desk_facts import (  # noqa: E402
+from app.services.handover.facts import (  # noqa: E402
     DeskLink,
     EscalationLine,
     OnCallLine,
     SyncFacts,
 )
-from app.services.handover import HandoverService  # noqa: E402
-from app.services.shifts import load_shifts  # noqa: E402
+from app.services.handover.service import HandoverService  # noqa: E402
+from app.loaders import load_shifts
 from app.ui.events import DeskEvents  # noqa: E402
-from app.ui.print_sheets import handover_job  # noqa: E402
-from app.ui.printing import write_pdf  # noqa: E402
 from app.ui.wallboard import WallboardWindow  # noqa: E402
 
 END = datetime(2026, 11, 23, 18, 45, tzinfo=UTC)  # 19:45 in Berlin

@@ -1,6 +1,6 @@
 """The emergency phone line: what Twilio sends about an inbound SMS or call, as an `Alert`, and
 the TwiML the store answers with. Pure: no network, no clock, no journal; shared by the store's
-webhooks (`app.sync.server.phone_routes`) and the desk's Twilio poll (`app.runtime.twilio_inbox`).
+webhooks (`app.store.phone_routes`) and the desk's Twilio poll (`app.runtime.twilio_inbox`).
 
 Both roads must write *the same* entry for the same message, or a message seen by both would
 be doubled: the item id and the entry id are derived from Twilio's own sid (`item_id`,

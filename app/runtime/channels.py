@@ -23,7 +23,7 @@ from app.runtime.mail_poller import MailPoller, PollReport, mail_poller_for
 from app.runtime.outbound_worker import OutboundWorker
 from app.runtime.twilio_inbox import POLL_EVERY_S as INBOX_EVERY_S
 from app.runtime.twilio_inbox import TwilioInbox
-from app.services.escalation import EscalationService
+from app.services.escalation.service import EscalationService
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,13 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.errors import DeskError
-from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
-from app.services.desk_sources import load_outages, on_call_lines, sync_facts
-from app.services.ladder import Ladder, load_ladder
-from app.services.ladder_view import escalation_lines, ladder_states
+from app.loaders import load_ladder
+from app.services.escalation.ladder import Ladder
+from app.services.escalation.view import escalation_lines, ladder_states
+from app.services.handover.facts import EscalationLine, OnCallLine, SyncFacts
+from app.services.handover.sources import load_outages, on_call_lines, sync_facts
 from app.sync.enroll import enrolled
 from app.sync.protocol import DeskSeen
 from app.sync.status import SyncStatus, initial_status

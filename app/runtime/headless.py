@@ -18,15 +18,16 @@ from pathlib import Path
 
 from app.adapters.secrets import SecretStore
 from app.adapters.twilio_pager import TwilioPager
-from app.bootstrap import Desk, build_escalation, build_sync, twilio_pager_from
+from app.application import Desk
+from app.bootstrap import build_escalation, build_sync, twilio_pager_from
 from app.errors import DeskError
-from app.escalation_scheduler import POLL_EVERY_S, EscalationScheduler
 from app.runtime.changes import CARD, Change
 from app.runtime.channels import Channels
+from app.runtime.escalation_scheduler import POLL_EVERY_S, EscalationScheduler
 from app.runtime.sync_loops import SyncLoops
 from app.runtime.twilio_inbox import POLL_EVERY_S as INBOX_EVERY_S
 from app.runtime.watch import WATCH_EVERY_S, JournalWatch
-from app.services.escalation import EscalationService
+from app.services.escalation.service import EscalationService
 from app.sync.status import SyncStatus
 
 log = logging.getLogger(__name__)

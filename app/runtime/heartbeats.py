@@ -14,7 +14,7 @@ of it, and the other way round. The store raises the misses of monitors that bea
 door raises those that beat at it (the LAN monitoring that must work with the WAN gone).
 
 **Exactly once per miss.** The store claims a miss with a conditional update of the
-monitor's row in the transaction that stores the item (app/sync/server/heartbeat_routes.py),
+monitor's row in the transaction that stores the item (app/store/heartbeat_routes.py),
 so any number of store processes raise it once. A desk notes the raise in its journal's own
 meta (never synced) after the item is written: a crash in between raises it again, which the
 tray counts on the open item (one dedup key per monitor) rather than as a second item: a

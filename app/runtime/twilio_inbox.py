@@ -37,10 +37,10 @@ from app.protocol.phone_line import (
     item_id,
     sms_alert,
 )
-from app.services.inbound import OpenPage, entries_for_reply, open_pages
+from app.services.escalation.inbound import OpenPage, entries_for_reply, open_pages
+from app.services.escalation.ladder import Ladder
+from app.services.escalation.view import ladder_states
 from app.services.intake.integrations import integrations_from
-from app.services.ladder import Ladder
-from app.services.ladder_view import ladder_states
 
 log = logging.getLogger(__name__)
 

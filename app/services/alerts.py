@@ -18,10 +18,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from app.errors import ConfigError
-from app.services.card import Card
-from app.services.queue import RED_FROM
-from app.services.rules import DispatchRules
-from app.services.sla import ClockState, clocks_for
+from app.services.cards.card import Card
+from app.services.cards.queue import RED_FROM
+from app.services.cards.rules import DispatchRules
+from app.services.cards.sla import ClockState, clocks_for
 
 #: Every kind of notice, in the order of how loud it is, with what the stack shows.
 KINDS: dict[str, str] = {

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 
 from app.clock import FakeClock
 from app.models.journal import Journal
-from app.services.card import Operator
-from app.services.cards import CardService
-from app.services.rules import DispatchRules
-from app.services.sla import SlaWatch
+from app.services.cards.card import Operator
+from app.services.cards.rules import DispatchRules
+from app.services.cards.service import CardService
+from app.services.cards.sla import SlaWatch
 
 LEAD = Operator("M. Keller", "shift_lead")
 DISPATCHER = Operator("A. Novak", "dispatcher")

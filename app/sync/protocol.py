@@ -1,6 +1,6 @@
 """The sync wire protocol between a desk and the central store, as plain Python.
 
-Both sides build to this module: the store (``app.sync.server``) and the desk's sync client.
+Both sides build to this module: the store (``app.store``) and the desk's sync client.
 It has no FastAPI or pydantic import, so a desk needs none of the server extras.
 
     every request      X-Desk-Protocol: 1          (else 426 {"error": "protocol", ...})

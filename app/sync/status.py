@@ -14,7 +14,7 @@ from typing import Any
 from app.models.journal import Journal
 from app.models.quarantine import LOCAL, PULLED, REFUSED
 from app.protocol.catalogue import MAX_STAMP_AHEAD_S
-from app.services.timeline import local_time
+from app.services.cards.timeline import local_time
 
 #: Journal meta keys the sync side owns.
 CURSOR_KEY = "sync.cursor"

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.rules import CannedNote
+from app.services.cards.rules import CannedNote
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from app.application import Desk
 from app.errors import DeskError
 from app.protocol.text import for_display
 from app.services.alerts import KINDS, AlertWatch, Notice, TrayLine, loudest
-from app.services.desk_facts import EscalationLine
-from app.services.timeline import local_time
+from app.services.cards.timeline import local_time
+from app.services.handover.facts import EscalationLine
 from app.ui import style
 from app.ui.events import DeskEvents
 

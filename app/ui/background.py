@@ -18,16 +18,17 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from app.adapters.secrets import SecretStore
 from app.adapters.twilio_pager import TwilioPager
-from app.bootstrap import Desk, build_escalation, build_sync, twilio_pager_from
+from app.application import Desk
+from app.bootstrap import build_escalation, build_sync, twilio_pager_from
 from app.errors import DeskError
 from app.runtime.channels import Channels
 from app.runtime.facts import DeskFacts
 from app.runtime.watch import WATCH_EVERY_S, JournalWatch
-from app.services.breakglass import packet_due
-from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
-from app.services.desk_sources import OutageLog
-from app.services.escalation import EscalationService
-from app.services.ladder_view import escalation_lines
+from app.services.escalation.service import EscalationService
+from app.services.escalation.view import escalation_lines
+from app.services.handover.breakglass import packet_due
+from app.services.handover.facts import EscalationLine, OnCallLine, SyncFacts
+from app.services.handover.sources import OutageLog
 from app.sync.protocol import DeskSeen
 from app.sync.status import SyncStatus
 from app.ui.events import DeskEvents
@@ -177,7 +178,7 @@ class DeskBackground(QObject):
 
     def watch_offline(self, service: EscalationService) -> None:
         """Let the offline banner judge, from the journal, when paging is impossible."""
-        from app.services.offline_alarm import OfflinePaging
+        from app.services.escalation.offline_alarm import OfflinePaging
 
         self.offline_ready.emit(OfflinePaging(self.desk.journal, service.ladder,
                                               lambda: service.recipients.roster, self.desk.clock))

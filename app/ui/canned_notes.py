@@ -16,9 +16,9 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from app.application import Desk
-from app.services.card import Card
-from app.services.card_commands import AddNote
-from app.services.rules import CannedNote
+from app.services.cards.card import Card
+from app.services.cards.commands import AddNote
+from app.services.cards.rules import CannedNote
 from app.ui.events import DeskEvents
 
 CurrentCard = Callable[[], str | None]

@@ -36,21 +36,21 @@ from PySide6.QtWidgets import (
 
 from app.application import Desk
 from app.errors import NotFoundError
+from app.loaders import load_ladder
 from app.protocol.text import for_display
-from app.services.card import KIND_LABELS, Card
-from app.services.card_commands import (
+from app.services.cards.card import KIND_LABELS, Card
+from app.services.cards.commands import (
     Acknowledge,
     AddNote,
     CardCommand,
     Confirm,
     PostStatusMessage,
 )
-from app.services.customer_message import eta_message
-from app.services.ladder import load_ladder
-from app.services.queue import countdown
-from app.services.sla import CardClocks, clocks_for
-from app.services.status_message import compose
-from app.services.timeline import CLOCK_LABELS, local_time, timeline
+from app.services.cards.customer_message import eta_message
+from app.services.cards.queue import countdown
+from app.services.cards.sla import CardClocks, clocks_for
+from app.services.cards.status_message import compose
+from app.services.cards.timeline import CLOCK_LABELS, local_time, timeline
 from app.ui import style
 from app.ui.actions import shortcut_hint
 from app.ui.dialogs import (

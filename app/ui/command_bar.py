@@ -1,7 +1,7 @@
 """The command bar: one line to change a card without leaving the keyboard.
 
 `/` (outside text fields) or Ctrl+L puts the cursor here (the window's action registry owns
-those keys). The language lives in `app.services.commands`; this widget only completes,
+those keys). The language lives in `app.services.cards.command_bar`; this widget only completes,
 runs, and remembers. A refused command stays in the bar so nothing typed is lost; a command
 that went through says in words what it did, in the message bar (events.info), which also
 replaces an earlier error so a red line never outlives the mistake it was about.
@@ -13,10 +13,10 @@ from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.errors import DeskError
-from app.services.card import STATUS_LABELS, Card
-from app.services.commands import OpenCard, Outcome, complete, describe, parse, perform
+from app.services.cards.card import STATUS_LABELS, Card
+from app.services.cards.command_bar import OpenCard, Outcome, complete, describe, parse, perform
 from app.ui.events import DeskEvents
 
 HISTORY_KEPT = 200

@@ -1,5 +1,5 @@
 """Small dialogs for card actions. Each has an `ask()` classmethod returning a command from
-the card vocabulary (`app.services.card_commands`), or None for cancel; the caller hands it
+the card vocabulary (`app.services.cards.commands`), or None for cancel; the caller hands it
 to `Desk.handle`. Tests replace `ask` instead of clicking through a modal dialog.
 
 Dialogs only gather words: the card service validates them. When it refuses, the caller opens
@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import DeskError
-from app.services.card import STATUS_LABELS, Card
-from app.services.card_commands import (
+from app.services.cards.card import STATUS_LABELS, Card
+from app.services.cards.commands import (
     Acknowledge,
     AddNote,
     Assign,
@@ -37,9 +37,9 @@ from app.services.card_commands import (
     PostStatusMessage,
     SetStatus,
 )
-from app.services.cards import ACK_METHODS, CLOSURE_FIELDS, TRANSITIONS
-from app.services.rules import PRIORITIES
-from app.services.status_message import SHAPES, StatusMessage
+from app.services.cards.rules import PRIORITIES
+from app.services.cards.service import ACK_METHODS, CLOSURE_FIELDS, TRANSITIONS
+from app.services.cards.status_message import SHAPES, StatusMessage
 from app.ui import style
 
 ACK_LABELS = {"phone": "by phone", "in_person": "in person", "sms": "by SMS reply",

@@ -31,16 +31,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.adapters.print_sheets import handover_html, handover_job
+from app.adapters.printing import preview, write_pdf
 from app.application import Desk
 from app.errors import DeskError
 from app.protocol.text import for_display
-from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
-from app.services.handover import HandoverService
-from app.services.handover_commands import AcceptHandover, EditHandover, OverrideHandover
-from app.services.handover_sheet import CARD_FIELDS, SHEET_FIELDS, HandoverSheet
+from app.services.handover.commands import AcceptHandover, EditHandover, OverrideHandover
+from app.services.handover.facts import EscalationLine, OnCallLine, SyncFacts
+from app.services.handover.service import HandoverService
+from app.services.handover.sheet import CARD_FIELDS, SHEET_FIELDS, HandoverSheet
 from app.ui.events import DeskEvents
-from app.ui.print_sheets import handover_html, handover_job
-from app.ui.printing import preview, write_pdf
 
 
 class HandoverDialog(QDialog):

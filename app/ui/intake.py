@@ -27,9 +27,9 @@ from app.application import Desk
 from app.errors import DeskError, ValidationError
 from app.models.projection import INTAKE_FIELDS
 from app.protocol.text import for_display
-from app.services.card import Card
-from app.services.card_commands import AttachReport, RegisterCard
-from app.services.rules import PRIORITIES
+from app.services.cards.card import Card
+from app.services.cards.commands import AttachReport, RegisterCard
+from app.services.cards.rules import PRIORITIES
 from app.ui.events import DeskEvents
 from app.ui.intake_layout import Input, IntakeLayout, sections
 

@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.protocol.text import for_display
-from app.services.card import KIND_LABELS, Card
-from app.services.rules import LEVELS, PRIORITIES, DispatchRules
+from app.services.cards.card import KIND_LABELS, Card
+from app.services.cards.rules import LEVELS, PRIORITIES, DispatchRules
 
 Input = QLineEdit | QComboBox
 SOURCE_CHANNELS = ("", "phone", "mail", "chat", "SMS", "monitoring", "walk-in", "radio")

@@ -15,8 +15,8 @@ from datetime import datetime
 from apscheduler.schedulers.qt import QtScheduler
 from PySide6.QtCore import QObject, Qt, Signal
 
-from app.escalation_scheduler import POLL_EVERY_S, EscalationScheduler
-from app.services.escalation import EscalationService
+from app.runtime.escalation_scheduler import POLL_EVERY_S, EscalationScheduler
+from app.services.escalation.service import EscalationService
 from app.ui.events import DeskEvents
 
 

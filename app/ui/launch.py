@@ -19,12 +19,13 @@ from platformdirs import user_data_path
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.bootstrap import Desk, build_desk
+from app.adapters.roster_store import DEFAULT_EXAMPLE, roster_path_for
+from app.application import Desk
+from app.bootstrap import build_desk
 from app.config import APP_NAME, settings_from_args
 from app.errors import DeskError
+from app.services.cards.queue import QueueRow, next_deadline, record_due_breaches
 from app.services.demo import fill_demo
-from app.services.queue import QueueRow, next_deadline, record_due_breaches
-from app.services.roster_store import DEFAULT_EXAMPLE, roster_path_for
 from app.ui.background import DeskBackground
 from app.ui.events import DeskEvents
 from app.ui.screens import show_on, wallboard_screen

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from app.adapters.sound import Sound, find_sound
 from app.application import Desk
 from app.services.alerts import parse_silenced
-from app.services.desk_sources import desk_packet
+from app.services.handover.sources import desk_packet
 from app.ui.actions import (
     ACTIONS,
     ActionRegistry,
@@ -212,8 +212,8 @@ class DeskWindow(QMainWindow):
             self.desk.clock.now()), sync=b.sync, escalations=b.escalations, parent=self).exec()
 
     def print_breakglass(self) -> None:
-        from app.ui.print_sheets import breakglass_job
-        from app.ui.printing import preview
+        from app.adapters.print_sheets import breakglass_job
+        from app.adapters.printing import preview
 
         d = self.desk
         packet = desk_packet(d.shifts, d.journal.desk_code, d.cards.open_cards(), d.rules,

@@ -18,9 +18,9 @@ from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushBu
 from app.application import Desk
 from app.errors import DeskError
 from app.models.entry import Entry
-from app.services.card_commands import Acknowledge
-from app.services.escalation_state import LadderState
-from app.services.offline_alarm import OfflineAlarm, OfflinePaging
+from app.services.cards.commands import Acknowledge
+from app.services.escalation.offline_alarm import OfflineAlarm, OfflinePaging
+from app.services.escalation.state import LadderState
 from app.ui.events import DeskEvents
 
 log = logging.getLogger(__name__)

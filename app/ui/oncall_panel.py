@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.adapters.roster_store import DeskRoster
 from app.clock import Clock
 from app.errors import DeskError
 from app.protocol.text import for_display
 from app.services.roster import OnCall
-from app.services.roster_store import DeskRoster
 from app.ui.events import DeskEvents
 
 COLUMNS = ("Group", "Role", "On call now", "Phone", "Until", "Next", "From")

@@ -1,5 +1,5 @@
 """The card's paging section: who is on call for this card's group now, and what its ladder
-is doing (app/services/paging_view.py says what; this shows it).
+is doing (app/services/escalation/paging_view.py says what; this shows it).
 
 It reads the roster and ladder files through the desk (the roster re-read when edited, the
 ladder once), so the section agrees with what the running ladder pages.
@@ -15,13 +15,14 @@ from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QWidget
 
 from app.application import Desk
 from app.errors import DeskError
+from app.loaders import load_ladder
 from app.models.entry import Entry
 from app.protocol.text import for_display
-from app.services.card import Card
-from app.services.escalation_state import derive
-from app.services.ladder import Ladder, load_ladder
-from app.services.paging_view import PagingView, paging_view
-from app.services.recipients import Recipients
+from app.services.cards.card import Card
+from app.services.escalation.ladder import Ladder
+from app.services.escalation.paging_view import PagingView, paging_view
+from app.services.escalation.recipients import Recipients
+from app.services.escalation.state import derive
 
 log = logging.getLogger(__name__)
 

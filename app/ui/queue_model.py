@@ -1,4 +1,4 @@
-"""The queue as a Qt table model over immutable rows made by `app.services.queue`.
+"""The queue as a Qt table model over immutable rows made by `app.services.cards.queue`.
 
 Sorting and filtering happen on the Python row list (QSortFilterProxyModel over thousands of
 rows, sorted by a ticking column, cost most of a core: PITFALLS.md); the model only holds the
@@ -21,7 +21,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QFont
 
 from app.protocol.text import for_display
-from app.services.queue import Countdown, QueueFilter, QueueRow, Tone, countdown, filtered
+from app.services.cards.queue import Countdown, QueueFilter, QueueRow, Tone, countdown, filtered
 from app.ui import style
 
 COLUMNS: tuple[tuple[str, str], ...] = (

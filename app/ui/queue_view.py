@@ -27,12 +27,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.errors import NotFoundError
 from app.models.projection import OPEN_STATUSES
-from app.services.card import STATUS_LABELS
-from app.services.queue import QueueFilter, QueueRow, queue_rows, with_cards
-from app.services.rules import PRIORITIES
+from app.services.cards.card import STATUS_LABELS
+from app.services.cards.queue import QueueFilter, QueueRow, queue_rows, with_cards
+from app.services.cards.rules import PRIORITIES
 from app.ui import style
 from app.ui.events import DeskEvents
 from app.ui.queue_model import CARD_NUMBER_ROLE, CLOCK_COLUMNS, COLUMNS, QueueModel

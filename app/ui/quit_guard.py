@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.services.queue import QueueRow
+from app.services.cards.queue import QueueRow
 from app.ui.intake import IntakeForm
 
 URGENT = ("P1", "P2")

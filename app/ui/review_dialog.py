@@ -15,9 +15,9 @@ from datetime import date, timedelta
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import QDateEdit, QDialog, QLabel, QPlainTextEdit, QWidget
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.errors import DeskError
-from app.services.card import Card
+from app.services.cards.card import Card
 from app.services.measures.reviews import MAX_MEASURES, Review, ReviewService
 from app.ui.dialogs import _Form
 

@@ -33,10 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.adapters.roster_store import DeskRoster
 from app.errors import DeskError, ValidationError
 from app.protocol.text import for_display
 from app.services.roster import Contact, Group, Override, Roster, Rotation
-from app.services.roster_store import DeskRoster
 
 CONTACT_COLUMNS = ("id", "name", "role", "responsibilities", "primary_phone", "backup_phone",
                    "messenger", "availability", "vacation_replacement", "skills")

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QStatusBar, QToolButton, QWid
 
 from app.clock import Clock
 from app.protocol.text import for_display
-from app.services.timeline import local_time
+from app.services.cards.timeline import local_time
 from app.ui import style
 from app.ui.events import DeskEvents
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QApplication
 
-from app.services.queue import Tone
+from app.services.cards.queue import Tone
 
 TONE_TEXT: dict[Tone, QBrush] = {
     Tone.CALM: QBrush(QColor("#1e5631")),

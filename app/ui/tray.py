@@ -32,11 +32,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.errors import DeskError
 from app.protocol.text import for_display
-from app.services.card import Card
-from app.services.commands import card_number
+from app.services.cards.card import Card
+from app.services.cards.command_bar import card_number
 from app.services.intake import TrayItem
 from app.ui import style
 from app.ui.dialogs import _Form

@@ -20,7 +20,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from app.protocol.text import for_display
 from app.services.intake import TrayItem
-from app.services.metrics import minutes
+from app.services.measures.metrics import minutes
 from app.ui import style
 
 COLUMNS: tuple[str, ...] = ("Age", "Channel", "Integration", "Summary", "Count", "Site",

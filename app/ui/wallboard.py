@@ -21,15 +21,15 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.models.projection import CardState
-from app.services.card import Card
-from app.services.desk_facts import EscalationLine, OnCallLine, SyncFacts
-from app.services.handover import HandoverService
+from app.services.cards.card import Card
+from app.services.handover.facts import EscalationLine, OnCallLine, SyncFacts
+from app.services.handover.service import HandoverService
+from app.services.handover.shifts import ShiftPlan
 from app.services.intake import TrayItem
+from app.services.measures.metrics import local_midnight
 from app.services.measures.reviews import Review, review_of, review_pending
-from app.services.metrics import local_midnight
-from app.services.shifts import ShiftPlan
 from app.ui.events import DeskEvents
 from app.ui.wallboard_view import BoardView, build_view
 

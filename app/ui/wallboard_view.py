@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.protocol.text import for_display
-from app.services.card import Card
-from app.services.desk_facts import STALE_AFTER, EscalationLine, OnCallLine, SyncFacts
-from app.services.handover import HandoverStatus
-from app.services.handover_sheet import hm
+from app.services.cards.card import Card
+from app.services.cards.rules import PRIORITIES, DispatchRules
+from app.services.handover.facts import STALE_AFTER, EscalationLine, OnCallLine, SyncFacts
+from app.services.handover.service import HandoverStatus
+from app.services.handover.sheet import hm
 from app.services.intake import TrayItem
+from app.services.measures.metrics import by_risk, day_metrics, minutes
 from app.services.measures.reviews import Review, overdue_reviews
-from app.services.metrics import by_risk, day_metrics, minutes
-from app.services.rules import PRIORITIES, DispatchRules
 
 MAX_ROWS = 12
 

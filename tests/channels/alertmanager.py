@@ -110,11 +110,10 @@ class PullingDesk:
     """A real desk journal enrolled with the store, its real sync engine and its tray."""
 
     def __init__(self, store: Any, folder: Path, clock: Any) -> None:
-        from app.intake_config import load_intake_rules
-        from app.services.cards import CardService
+        from app.loaders import load_intake_rules, load_rules
+        from app.services.cards.service import CardService
         from app.services.intake import IntakeService
         from app.services.intake.setup import IntakeSetup
-        from app.services.rules import load_rules
         from app.sync.client import StoreClient
         from app.sync.engine import SyncEngine
         from tests.store.harness import new_desk

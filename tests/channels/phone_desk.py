@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from app.bootstrap import TWILIO_SECRETS
-from app.services.rules import load_rules
+from app.loaders import load_rules
 from tests.file_keyring import child_env
 from tests.runtime.desk_procs import cli, start_run
 from tests.twilio_standin import TwilioStandIn

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from app.clock import SystemClock
-from app.sync.server.tables import intake_open, intake_refusals
+from app.store.tables import intake_open, intake_refusals
 from tests.channels.alertmanager import Alertmanager, PullingDesk, alert
 from tests.store.harness import ThreadStore
 

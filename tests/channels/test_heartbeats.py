@@ -16,14 +16,15 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from app.bootstrap import Desk, build_desk
+from app.application import Desk
+from app.bootstrap import build_desk
 from app.clock import FakeClock
 from app.config import Settings
 from app.runtime.heartbeats import Beats, Monitor, dedup_key
 from app.runtime.intake_door import IntakeDoor
-from app.sync.server.heartbeat_routes import StoreBeats
-from app.sync.server.storage import Store
-from app.sync.server.tables import entries, heartbeats
+from app.store.heartbeat_routes import StoreBeats
+from app.store.storage import Store
+from app.store.tables import entries, heartbeats
 from tests.channels.alertmanager import PullingDesk
 from tests.intake.helpers import desk_at
 from tests.store.conftest import pg_database

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from app.bootstrap import Desk, build_desk
+from app.application import Desk
+from app.bootstrap import build_desk
 from app.clock import FakeClock
 from app.config import Settings
 from app.errors import ValidationError

@@ -17,19 +17,18 @@ import requests
 from sqlalchemy import select
 
 from app.clock import FakeClock
-from app.intake_config import load_intake_rules
+from app.loaders import load_intake_rules, load_rules
 from app.models.entry import NewEntry
 from app.protocol.catalogue import INTEGRATIONS_CARD
 from app.protocol.phone_line import entry_id, item_id
 from app.runtime.twilio_inbox import TwilioInbox
 from app.services.intake import IntakeService
-from app.services.rules import load_rules
+from app.store.phone_routes import INBOUND_PATH, RECORDING_PATH, VOICE_PATH
+from app.store.tables import entries
+from app.store.twilio_webhook import PATH as WEBHOOK_PATH
+from app.store.twilio_webhook import WebhookConfig
 from app.sync.engine import SyncEngine
 from app.sync.enroll import enroll_desk
-from app.sync.server.phone_routes import INBOUND_PATH, RECORDING_PATH, VOICE_PATH
-from app.sync.server.tables import entries
-from app.sync.server.twilio_webhook import PATH as WEBHOOK_PATH
-from app.sync.server.twilio_webhook import WebhookConfig
 from tests.channels.phone_desk import pages, start_phone_desk, stop
 from tests.escalation.harness import ALICE, DESK_NUMBER, LadderDesk, build
 from tests.polling import wait_until

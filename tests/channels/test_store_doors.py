@@ -19,7 +19,7 @@ import requests
 from sqlalchemy import func, select
 
 from app.clock import FakeClock
-from app.sync.server.tables import entries, intake_open
+from app.store.tables import entries, intake_open
 from tests.channels.alertmanager import PullingDesk
 from tests.store.conftest import pg_database
 from tests.store.harness import ROOT, ThreadStore
@@ -120,7 +120,7 @@ def head(store: ThreadStore) -> int:
 
 
 def refused(store: ThreadStore) -> dict[tuple[str, str], int]:
-    from app.sync.server.intake_routes import IntakeDoor
+    from app.store.intake_routes import IntakeDoor
 
     rows = IntakeDoor(store.store).integrations()
     return {(r["name"], reason): n for r in rows for reason, n in r["refused"].items()}
@@ -310,7 +310,7 @@ def test_store_cli_integration_add_writes_the_same_table(
 
 def test_an_accepted_item_keeps_counting_until_its_card_is_closed(
         store: ThreadStore, desk: PullingDesk, clock: FakeClock) -> None:
-    from app.services.card import Operator
+    from app.services.cards.card import Operator
 
     name = unique("prom")
     key = desk.add_integration("alertmanager", name, site="HQ", category="network")
@@ -399,10 +399,10 @@ def test_a_store_upgraded_to_s0005_knows_the_keys_pushed_before(tmp_path: Path) 
     from sqlalchemy import insert, update
 
     from app.protocol.intake_formats import hash_key
-    from app.sync.server.database import make_store_engine, migrate, parse_db_url
-    from app.sync.server.intake_routes import IntakeDoor
-    from app.sync.server.storage import Store
-    from app.sync.server.tables import seq_counter
+    from app.store.database import make_store_engine, migrate, parse_db_url
+    from app.store.intake_routes import IntakeDoor
+    from app.store.storage import Store
+    from app.store.tables import seq_counter
 
     url = "sqlite:///" + str(tmp_path / "old.sqlite")
     parsed = parse_db_url(url)

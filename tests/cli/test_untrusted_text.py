@@ -27,14 +27,15 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from app.bootstrap import Desk, build_desk
+from app.application import Desk
+from app.bootstrap import build_desk
 from app.clock import FakeClock
 from app.config import Settings
+from app.loaders import load_shifts
 from app.protocol.text import BIDI_CONTROLS
-from app.services.card import Operator
-from app.services.handover import HandoverService
-from app.services.queue import queue_rows
-from app.services.shifts import load_shifts
+from app.services.cards.card import Operator
+from app.services.cards.queue import queue_rows
+from app.services.handover.service import HandoverService
 from tests.handover.conftest import pdf_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -257,7 +258,7 @@ def test_look_alike_list_and_handover_dialog_show_no_bidi_control(
 def test_on_call_panel_and_roster_dialog_show_names_cleaned_and_keep_them(
     qtbot: Any, tmp_path: Path
 ) -> None:
-    from app.services.roster_store import DEFAULT_EXAMPLE, DeskRoster
+    from app.adapters.roster_store import DEFAULT_EXAMPLE, DeskRoster
     from app.ui.events import DeskEvents
     from app.ui.oncall_panel import OnCallPanel
     from app.ui.roster_dialog import RosterDialog

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from app.clock import FakeClock
+from app.loaders import load_rules
 from app.models.journal import Journal
-from app.services.card import Operator
-from app.services.cards import CardService
-from app.services.rules import DispatchRules, load_rules
+from app.services.cards.card import Operator
+from app.services.cards.rules import DispatchRules
+from app.services.cards.service import CardService
 
 # Monday 23 November 2026, 10:00 in Berlin (09:00 UTC): inside business hours.
 MONDAY_10 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

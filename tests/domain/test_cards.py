@@ -9,8 +9,8 @@ import pytest
 from app.clock import FakeClock
 from app.errors import NotFoundError, PermissionDenied, TransitionError, ValidationError
 from app.models.journal import Journal
-from app.services.card import Operator
-from app.services.cards import CardService
+from app.services.cards.card import Operator
+from app.services.cards.service import CardService
 
 from .conftest import DISPATCHER, LEAD, intake
 

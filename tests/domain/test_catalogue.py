@@ -23,8 +23,8 @@ from app.protocol.catalogue import (
     MAX_STAMP_AHEAD_S,
 )
 from app.protocol.text import for_display, for_terminal, text_problem
-from app.services.cards import CardService
-from app.services.rules import DispatchRules
+from app.services.cards.rules import DispatchRules
+from app.services.cards.service import CardService
 from tests.domain.conftest import DISPATCHER, intake
 
 

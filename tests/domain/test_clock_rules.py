@@ -13,13 +13,14 @@ import pytest
 from app.cli import main
 from app.clock import FakeClock
 from app.errors import ConfigError
+from app.loaders import load_ladder, load_rules
 from app.models.journal import Journal
-from app.services.cards import CardService
-from app.services.escalation_state import derive
-from app.services.ladder import load_ladder, parse_ladder
-from app.services.metrics import day_metrics
-from app.services.rules import DispatchRules, load_rules, parse_rules
-from app.services.sla import ClockState, SlaWatch, clocks_for
+from app.services.cards.rules import DispatchRules, parse_rules
+from app.services.cards.service import CardService
+from app.services.cards.sla import ClockState, SlaWatch, clocks_for
+from app.services.escalation.ladder import parse_ladder
+from app.services.escalation.state import derive
+from app.services.measures.metrics import day_metrics
 
 from .conftest import DISPATCHER, intake
 from .test_sla import DEFAULT_TEXT

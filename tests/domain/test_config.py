@@ -16,7 +16,7 @@ import pytest
 from app.cli import main
 from app.config import load_settings
 from app.errors import ConfigError
-from app.services.rules import DEFAULT_RULES
+from app.services.cards.rules import DEFAULT_RULES
 
 BINARY = b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(range(256))
 
@@ -115,7 +115,7 @@ ONE_TIER = '[[tier]]\nperson = "dora"\n'
         ("shifts.toml", b"overlap_minutes = -5", ["handover", "--shifts", "{file}"],
          "shifts.toml: overlap_minutes = -5: use a whole number of minutes from 0 to 1440"),
         ("ladder.toml", BINARY, ["ladder", "check", "{file}"],
-         "ladder file {file}: is not UTF-8 text"),
+         "cannot read the ladder file {file}: it is not UTF-8 text"),
         ("ladder.toml", ('[[tier]]\nrole = "primary"\nwait = -5\n' + ONE_TIER).encode(),
          ["ladder", "check", "{file}"], "{file}: tier 1.wait: -5 must be more than 0 seconds"),
         ("roster.toml", BINARY, ["roster", "import", "{file}"], "{file}: is not UTF-8 text"),

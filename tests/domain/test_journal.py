@@ -13,8 +13,8 @@ from app.clock import FakeClock
 from app.errors import JournalError
 from app.models.entry import SCHEMA_VERSION
 from app.models.journal import Journal
-from app.services.cards import CardService
-from app.services.rules import DispatchRules
+from app.services.cards.rules import DispatchRules
+from app.services.cards.service import CardService
 
 from .conftest import DISPATCHER, intake
 

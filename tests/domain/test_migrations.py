@@ -12,8 +12,8 @@ from app.models import db
 from app.models.entry import SCHEMA_VERSION, Entry, format_stamp, uuid7
 from app.models.journal import Journal
 from app.models.projection import fold
-from app.services.cards import CardService
-from app.services.rules import DispatchRules
+from app.services.cards.rules import DispatchRules
+from app.services.cards.service import CardService
 
 from .conftest import DISPATCHER, MONDAY_10
 

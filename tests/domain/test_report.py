@@ -11,10 +11,10 @@ import pytest
 from app.clock import FakeClock
 from app.models.entry import NewEntry
 from app.models.journal import Journal
-from app.services.card import Card
-from app.services.cards import CardService
-from app.services.report import Report, build_report, csv_rows, period_for, summary_lines
-from app.services.rules import DispatchRules
+from app.services.cards.card import Card
+from app.services.cards.rules import DispatchRules
+from app.services.cards.service import CardService
+from app.services.measures.report import Report, build_report, csv_rows, period_for, summary_lines
 
 from .conftest import DISPATCHER, MONDAY_10, intake
 

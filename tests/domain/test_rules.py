@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.errors import ConfigError, ValidationError
-from app.services.rules import DEFAULT_RULES, load_rules, parse_rules
+from app.loaders import load_rules
+from app.services.cards.rules import DEFAULT_RULES, parse_rules
 
 TEXT = DEFAULT_RULES.read_text(encoding="utf-8")
 

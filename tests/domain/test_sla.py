@@ -9,15 +9,13 @@ import pytest
 
 from app.clock import FakeClock
 from app.models.journal import Journal
-from app.services.cards import CardService
-from app.services.rules import DispatchRules, load_rules, parse_rules
-from app.services.sla import ClockState, SlaWatch, clocks_for
+from app.services.cards.rules import DEFAULT_RULES, DispatchRules, parse_rules
+from app.services.cards.service import CardService
+from app.services.cards.sla import ClockState, SlaWatch, clocks_for
 
 from .conftest import DISPATCHER, intake
 
-DEFAULT_TEXT = Path(load_rules.__code__.co_filename).parent.parent.joinpath(
-    "defaults", "policies.toml"
-).read_text()
+DEFAULT_TEXT = DEFAULT_RULES.read_text()
 
 
 def utc(*args: int) -> datetime:

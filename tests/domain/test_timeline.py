@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from app.models.entry import Entry
-from app.services.cards import CardService
-from app.services.timeline import CONTINUATION, describe, local_time, timeline
+from app.services.cards.service import CardService
+from app.services.cards.timeline import CONTINUATION, describe, local_time, timeline
 
 from .conftest import DISPATCHER, LEAD, intake
 

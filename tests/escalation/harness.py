@@ -11,14 +11,14 @@ from typing import Any
 
 from app.adapters.twilio_pager import LoopbackHttpClient, TwilioPager
 from app.clock import Clock
+from app.loaders import load_rules
 from app.models.journal import Journal
-from app.services.card import Operator
-from app.services.cards import CardService
-from app.services.escalation import EscalationService
-from app.services.ladder import Ladder, parse_ladder
-from app.services.recipients import Recipients
+from app.services.cards.card import Operator
+from app.services.cards.service import CardService
+from app.services.escalation.ladder import Ladder, parse_ladder
+from app.services.escalation.recipients import Recipients
+from app.services.escalation.service import EscalationService
 from app.services.roster import Contact, Group, Roster, Rotation
-from app.services.rules import load_rules
 
 DESK_NUMBER = "+15005550006"
 ALICE, BOB, CAROL, DORA = "+15551230001", "+15551230002", "+15551230003", "+15551230004"

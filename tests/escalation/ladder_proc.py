@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from app.escalation_scheduler import EscalationScheduler
+from app.runtime.escalation_scheduler import EscalationScheduler
 from tests.escalation.harness import build
 
 

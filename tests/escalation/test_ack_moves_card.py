@@ -10,7 +10,7 @@ import pytest
 
 from app.errors import ConfigError
 from app.protocol.catalogue import check_payload
-from app.services.inbound import entries_for_ack
+from app.services.escalation.inbound import entries_for_ack
 from tests.escalation.harness import ALICE, DISPATCHER, LadderDesk, build, roster
 from tests.twilio_standin import TwilioStandIn
 

@@ -8,8 +8,12 @@ import pytest
 
 from app.errors import ValidationError
 from app.models.entry import NewEntry
-from app.services.inbound import entries_from_webhook, open_pages, verify_twilio_signature
-from app.services.ladder_runner import ladder_runner
+from app.services.escalation.inbound import (
+    entries_from_webhook,
+    open_pages,
+    verify_twilio_signature,
+)
+from app.services.escalation.runner import ladder_runner
 from tests.escalation.harness import ALICE, BOB
 from tests.escalation.test_ladder_flow import calls_to, sms_to
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.errors import ConfigError
-from app.services.ladder import load_ladder, parse_ladder
-from app.services.rules import load_rules
+from app.loaders import load_ladder, load_rules
+from app.services.escalation.ladder import parse_ladder
 
 ONE_TIER = """
 [[tier]]
@@ -95,7 +95,7 @@ def test_a_binary_ladder_file_is_a_config_error_naming_it(tmp_path: Path) -> Non
     with pytest.raises(ConfigError) as err:
         load_ladder(bad)
     assert err.value.field == "ladder"
-    assert f"ladder file {bad}: is not UTF-8 text" in err.value.message
+    assert f"cannot read the ladder file {bad}: it is not UTF-8 text" in err.value.message
 
 
 def test_a_missing_ladder_file_is_a_config_error(tmp_path: Path) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.adapters.roster_store import read_roster_file
 from app.cli import main
-from app.services.ladder import load_ladder, parse_ladder
-from app.services.recipients import tier_problems
-from app.services.roster_store import read_roster_file
+from app.loaders import load_ladder
+from app.services.escalation.ladder import parse_ladder
+from app.services.escalation.recipients import tier_problems
 
 ROSTER = Path(__file__).resolve().parents[2] / "app" / "defaults" / "roster.example.toml"
 # The ladder as it shipped before: tier 3 a per-group "lead" rota no group has.

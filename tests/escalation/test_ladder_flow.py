@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.clock import FakeClock
-from app.services.escalation_state import derive
-from app.services.timeline import timeline
+from app.services.cards.timeline import timeline
+from app.services.escalation.state import derive
 from tests.escalation.harness import ALICE, BOB, CAROL, DORA, LadderDesk
 from tests.twilio_standin import TwilioStandIn
 
@@ -157,7 +157,7 @@ def test_a_new_card_is_derived_the_same_from_its_entries(desk, twilio, clock):
 
 
 def test_a_priority_raised_to_p1_starts_the_ladder_at_once(desk, twilio, clock):
-    from app.services.card import Operator
+    from app.services.cards.card import Operator
 
     card_id = desk.register("P3")  # P3 starts 30 minutes after registration
     assert desk.service.run_due().next_wake == clock.now() + timedelta(minutes=30)

@@ -12,11 +12,11 @@ import pytest
 
 from app.clock import FakeClock
 from app.errors import ConfigError, ValidationError
-from app.services.customer_message import eta_message
-from app.services.ladder import parse_ladder
-from app.services.offline_alarm import CANCELLED, EXPIRED, OfflinePaging
+from app.services.cards.customer_message import eta_message
+from app.services.cards.timeline import describe
+from app.services.escalation.ladder import parse_ladder
+from app.services.escalation.offline_alarm import CANCELLED, EXPIRED, OfflinePaging
 from app.services.roster import Roster
-from app.services.timeline import describe
 from tests.escalation.harness import (
     ALICE,
     BOB,
@@ -194,7 +194,7 @@ def test_a_bad_customer_section_is_refused_naming_the_key(section, field):
 
 
 def test_the_shipped_ladder_has_the_domains_eta():
-    from app.services.ladder import load_ladder
+    from app.loaders import load_ladder
 
     shipped = load_ladder()
     assert shipped.eta_template.format(eta=shipped.default_eta_minutes) == \

@@ -10,7 +10,8 @@ import pytest
 
 from app.clock import FakeClock
 from app.models.entry import NewEntry
-from app.services import escalation, escalation_state
+from app.services.escalation import service as escalation
+from app.services.escalation import state as escalation_state
 from tests.escalation.harness import LadderDesk
 from tests.twilio_standin import TwilioStandIn
 

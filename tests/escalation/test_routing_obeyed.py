@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from app.bootstrap import Desk, build_desk, build_escalation
+from app.adapters.roster_store import read_roster_file
+from app.application import Desk
+from app.bootstrap import build_desk, build_escalation
 from app.clock import FakeClock
 from app.config import Settings
-from app.services.escalation import EscalationService
+from app.services.escalation.service import EscalationService
 from app.services.roster import Roster
-from app.services.roster_store import read_roster_file
 from tests.escalation.conftest import T0
 from tests.escalation.harness import DISPATCHER, intake, make_pager
 from tests.escalation.test_ladder_flow import calls_to, sms_to

@@ -14,7 +14,7 @@ from app.bootstrap import twilio_pager_from
 from app.cli import main
 from app.clock import SystemClock
 from app.errors import ConfigError
-from app.escalation_scheduler import EscalationScheduler
+from app.runtime.escalation_scheduler import EscalationScheduler
 from tests.escalation.harness import ALICE, DESK_NUMBER, LadderDesk, build
 from tests.memory_keyring import MemoryKeyring
 from tests.polling import wait_until

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from app.clock import FakeClock
+from app.store.twilio_webhook import PATH, WebhookConfig
 from app.sync.enroll import enroll_desk
-from app.sync.server.twilio_webhook import PATH, WebhookConfig
 from tests.escalation.harness import ALICE, LadderDesk
 from tests.sync.conftest import open_engine
 from tests.sync.loopback import LoopbackStore

@@ -11,10 +11,10 @@ import sys
 from itertools import count
 
 from app.clock import SystemClock
+from app.loaders import load_rules
 from app.models.journal import Journal
-from app.services.card import Operator
-from app.services.cards import CardService
-from app.services.rules import load_rules
+from app.services.cards.card import Operator
+from app.services.cards.service import CardService
 
 OPERATOR = Operator("crash test", "dispatcher")
 

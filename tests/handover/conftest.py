@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from app.bootstrap import Desk, build_desk
+from app.application import Desk
+from app.bootstrap import build_desk
 from app.clock import FakeClock
 from app.config import Settings
+from app.loaders import load_shifts
 from app.services.demo import fill_demo
-from app.services.handover import HandoverService
-from app.services.shifts import ShiftPlan, load_shifts
+from app.services.handover.service import HandoverService
+from app.services.handover.shifts import ShiftPlan
 
 # Monday 23 November 2026, 19:45 in Berlin: the day shift (08:00-20:00) is handing over.
 SHIFT_END_SOON = datetime(2026, 11, 23, 18, 45, tzinfo=UTC)

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.clock import FakeClock
 from app.errors import ValidationError
-from app.services.breakglass import parse_handwritten_time
-from app.services.card import Operator
-from app.services.handover import HANDOVER_STREAM, HandoverService
+from app.services.cards.card import Operator
+from app.services.handover.breakglass import parse_handwritten_time
+from app.services.handover.service import HANDOVER_STREAM, HandoverService
 
 OUTGOING = Operator("M. Keller", "shift_lead")
 INCOMING = "S. Yilmaz"

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from app.bootstrap import Desk
+from app.adapters.roster_store import DEFAULT_EXAMPLE, DeskRoster
+from app.application import Desk
 from app.cli import main
-from app.services.roster_store import DEFAULT_EXAMPLE, DeskRoster
 from app.ui.background import DeskBackground
 from app.ui.events import DeskEvents
 from tests.handover.conftest import pdf_text

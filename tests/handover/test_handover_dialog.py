@@ -9,9 +9,9 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.clock import FakeClock
-from app.services.handover import HandoverService
+from app.services.handover.service import HandoverService
 from app.ui.events import DeskEvents
 from app.ui.handover_dialog import HandoverDialog
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from app.bootstrap import Desk
-from app.services.breakglass import build_packet
-from app.services.card import Operator
-from app.services.handover import HandoverService
-from app.services.shifts import ShiftPlan
-from app.ui.print_sheets import activity_job, breakglass_job, handover_job
-from app.ui.printing import write_pdf
+from app.adapters.print_sheets import activity_job, breakglass_job, handover_job
+from app.adapters.printing import write_pdf
+from app.application import Desk
+from app.services.cards.card import Operator
+from app.services.handover.breakglass import build_packet
+from app.services.handover.service import HandoverService
+from app.services.handover.shifts import ShiftPlan
 from tests.handover.conftest import normalise, pdf_pages, pdf_text
 
 

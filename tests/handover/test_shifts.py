@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.errors import ConfigError
-from app.services.shifts import load_shifts, parse_shifts
+from app.loaders import load_shifts
+from app.services.handover.shifts import parse_shifts
 
 
 def test_day_and_night_shift_in_local_time() -> None:

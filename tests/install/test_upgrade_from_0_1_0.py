@@ -16,7 +16,7 @@ from app.cli import main
 from app.clock import FakeClock
 from app.models.db import HEAD_REVISION
 from app.models.journal import Journal
-from app.sync.server.storage import Store
+from app.store.storage import Store
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "v0.1.0"
 KEYS = ("id", "number", "status", "priority", "registered_at", "closed_at", "fields")

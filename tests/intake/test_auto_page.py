@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.clock import FakeClock
-from app.intake_config import parse_intake_text
+from app.loaders import parse_intake_text
 from app.services.intake import IntakeService
 from app.services.intake.setup import IntakeSetup
 from tests.escalation.harness import ALICE, DESK_NUMBER, LadderDesk, build

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from app.application import Desk
 from app.clock import FakeClock
-from app.services.handover import HandoverService
+from app.services.handover.service import HandoverService
 from tests.intake.helpers import alert
 
 

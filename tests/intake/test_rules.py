@@ -10,8 +10,7 @@ import pytest
 
 from app.clock import FakeClock
 from app.errors import ConfigError
-from app.intake_config import DEFAULT_INTAKE_RULES, load_intake_rules, parse_intake_text
-from app.services.rules import load_rules
+from app.loaders import DEFAULT_INTAKE_RULES, load_intake_rules, load_rules, parse_intake_text
 from tests.intake.helpers import alert
 
 POLICIES = load_rules(None)

@@ -8,11 +8,11 @@ from typing import Any
 from app.clock import FakeClock
 from app.models.entry import NewEntry
 from app.models.journal import Journal
-from app.services.card import Card
-from app.services.cards import CardService
+from app.services.cards.card import Card
+from app.services.cards.rules import DispatchRules
+from app.services.cards.service import CardService
 from app.services.measures import Report, period_for
-from app.services.report import build_report
-from app.services.rules import DispatchRules
+from app.services.measures.report import build_report
 from tests.domain import conftest as domain
 from tests.domain.conftest import DISPATCHER, MONDAY_10, intake
 

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 
 from app.clock import FakeClock
 from app.models.journal import Journal
-from app.services.cards import CardService
+from app.services.cards.rules import DispatchRules
+from app.services.cards.service import CardService
 from app.services.measures import summary_lines, tables
-from app.services.metrics import day_metrics
-from app.services.rules import DispatchRules
+from app.services.measures.metrics import day_metrics
 
 from .conftest import DISPATCHER, close, intake, ladder, report
 
@@ -187,7 +187,7 @@ def test_the_fast_reader_gives_the_same_facts_as_the_whole_timeline(
 ) -> None:
     from pathlib import Path
 
-    from app.cli_report import read_journal
+    from app.cli.report import read_journal
     from app.services.measures import card_facts
 
     made = [cards.register(intake(site=site), DISPATCHER) for site in "ABC"]

@@ -13,8 +13,8 @@ import pytest
 from app.cli import main
 from app.clock import SystemClock
 from app.models.journal import Journal
-from app.sync.server.enrol import DeskRecord
-from app.sync.server.storage import Store
+from app.store.enrol import DeskRecord
+from app.store.storage import Store
 from tests.cli.test_cli_cards import NEW, run
 
 TABLES = {"breaches", "durations", "weeks", "categories", "escalation_depth",

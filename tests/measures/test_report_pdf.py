@@ -14,12 +14,12 @@ import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.cli_report import build, read_journal
+from app.cli.report import build, read_journal
 from app.clock import FakeClock
+from app.loaders import load_rules
 from app.models.journal import Journal
 from app.services.demo import fill_demo
 from app.services.measures.pdf import report_pdf
-from app.services.rules import load_rules
 
 END = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)  # a Thursday morning shift's end
 SECTIONS = [  # in page order

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.clock import FakeClock
 from app.services.measures.reviews import review_of
 from app.ui import review_dialog
@@ -45,7 +45,7 @@ def test_record_review_asks_again_until_the_service_accepts(
     states = [desk.journal.card(card.id)]
 
     def board() -> str:
-        from app.services.card import Card
+        from app.services.cards.card import Card
 
         pairs = [(Card.from_state(s), review_of(s)) for s in states]
         return build_view(cards=[], rules=desk.rules, now=clock.now(), loaded_at=clock.now(),

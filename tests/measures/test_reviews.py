@@ -10,11 +10,11 @@ import pytest
 from app.clock import FakeClock
 from app.errors import TransitionError, ValidationError
 from app.models.journal import Journal
-from app.services.card import Card
-from app.services.cards import CardService
+from app.services.cards.card import Card
+from app.services.cards.rules import DispatchRules
+from app.services.cards.service import CardService
 from app.services.measures import ReviewService, review_of
 from app.services.measures.reviews import REVIEW_WITHIN, overdue_reviews, review_state
-from app.services.rules import DispatchRules
 
 from .conftest import DISPATCHER, close, intake, report
 

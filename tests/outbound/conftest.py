@@ -11,10 +11,10 @@ import pytest
 
 from app.adapters.secrets import SecretStore
 from app.clock import FakeClock
+from app.loaders import load_rules
 from app.models.journal import Journal
 from app.runtime.outbound_worker import HttpPoster, OutboundWorker, Webhooks
-from app.services.cards import CardService
-from app.services.rules import load_rules
+from app.services.cards.service import CardService
 from tests.domain.conftest import DISPATCHER, MONDAY_10, intake
 from tests.outbound.receiver import Receiver
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from app.adapters.secrets import SecretStore
 from app.clock import FakeClock
+from app.loaders import load_rules
 from app.runtime.outbound_worker import OutboundWorker, Webhooks
-from app.services.cards import CardService
-from app.services.rules import load_rules
+from app.services.cards.service import CardService
 from tests.domain.conftest import DISPATCHER, MONDAY_10, intake
 from tests.outbound.receiver import Receiver
 from tests.sync.conftest import enrolled_desk

@@ -14,10 +14,10 @@ import pytest
 
 from app.adapters.secrets import SecretStore
 from app.clock import SystemClock
+from app.loaders import load_rules
 from app.models.journal import Journal
 from app.runtime.outbound_worker import OutboundWorker, Webhooks
-from app.services.cards import CardService
-from app.services.rules import load_rules
+from app.services.cards.service import CardService
 from tests.domain.conftest import DISPATCHER, intake
 from tests.file_keyring import child_env
 from tests.outbound.receiver import Receiver

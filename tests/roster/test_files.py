@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from app.adapters.roster_store import DEFAULT_EXAMPLE, DeskRoster, roster_path_for
 from app.cli import main
 from app.errors import ConfigError, DeskError, ValidationError
 from app.services.roster import (
@@ -17,7 +18,6 @@ from app.services.roster import (
     load_contacts_csv,
     load_roster_toml,
 )
-from app.services.roster_store import DEFAULT_EXAMPLE, DeskRoster, roster_path_for
 
 EXAMPLE = DEFAULT_EXAMPLE.read_text(encoding="utf-8")
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from app.errors import ValidationError
-from app.services.calendar import OperatingHours
+from app.loaders import load_rules
+from app.services.cards.calendar import OperatingHours
 from app.services.roster import (
     COORDINATOR_DEADLINE,
     Route,
@@ -18,7 +19,6 @@ from app.services.roster import (
     load_roster_toml,
     time_band,
 )
-from app.services.rules import load_rules
 
 from .helpers import BERLIN, NEW_YORK, local, person, roster, rotation
 
@@ -174,7 +174,7 @@ def test_problems_name_unknown_groups_and_categories(desk_roster) -> None:
 
 
 def test_the_example_roster_routes_a_boiler_house_gas_job_and_an_unowned_night_card() -> None:
-    from app.services.roster_store import DEFAULT_EXAMPLE
+    from app.adapters.roster_store import DEFAULT_EXAMPLE
 
     example = load_roster_toml(DEFAULT_EXAMPLE.read_text(encoding="utf-8"))
     at = local(BERLIN, 2026, 11, 24, 2)  # Tuesday night

@@ -18,9 +18,9 @@ import uvicorn
 from app.clock import Clock
 from app.models.entry import Entry, NewEntry
 from app.models.journal import Journal
+from app.store import create_app
+from app.store.storage import Store
 from app.sync import protocol as p
-from app.sync.server import create_app
-from app.sync.server.storage import Store
 from tests.polling import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

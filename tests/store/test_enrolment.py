@@ -20,22 +20,22 @@ from sqlalchemy import inspect, text
 from app.clock import FakeClock
 from app.errors import NotFoundError, ValidationError
 from app.models.journal import Journal
-from app.sync import protocol as p
-from app.sync.server.database import (
+from app.store.database import (
     HEAD_REVISION,
     current_revision,
     make_store_engine,
     migrate,
     parse_db_url,
 )
-from app.sync.server.enrol import (
+from app.store.enrol import (
     CODE_VALID_FOR,
     RESERVED_DESK_PREFIX,
     DeskRecord,
     EnrolRefused,
     normalise_code,
 )
-from app.sync.server.storage import Store
+from app.store.storage import Store
+from app.sync import protocol as p
 from tests.store.conftest import pg_database
 from tests.store.harness import ROOT, TIMEOUT, Desk, ThreadStore, health, new_desk
 
@@ -264,7 +264,7 @@ def test_a_store_at_s0002_is_upgraded_and_its_old_codes_enrol_new_desks_only(
         columns = {c["name"] for c in inspect(store.engine).get_columns("enrol_codes")}
         assert "bound_to" in columns, (
             f"opened at {HEAD_REVISION}, yet s0003 did not run: "
-            "app/sync/server/database.py HEAD_REVISION must name the newest migration"
+            "app/store/database.py HEAD_REVISION must name the newest migration"
         )
         # A code made before codes were bound enrols a new desk, never the revoked one.
         with pytest.raises(EnrolRefused, match="revoked"):

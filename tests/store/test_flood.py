@@ -32,18 +32,18 @@ from twilio.request_validator import RequestValidator
 
 from app.clock import FakeClock, SystemClock
 from app.errors import ValidationError
+from app.loaders import load_ladder
 from app.models.entry import SCHEMA_VERSION, Entry, HybridClock
 from app.models.projection import fold
-from app.services.escalation_state import derive
-from app.services.ladder import load_ladder
+from app.services.escalation.state import derive
+from app.store.enrol import DeskRecord
+from app.store.limits import AUTH_FAILURES_MAX, AuthLimiter, BodyCap, RateLimited
+from app.store.routes import MAX_BODY_BYTES, MAX_ENROLL_BYTES
+from app.store.twilio_webhook import MAX_WEBHOOK_BYTES, WebhookConfig
+from app.store.twilio_webhook import PATH as WEBHOOK
 from app.sync import protocol as p
 from app.sync.client import StoreClient, StoreRefused
 from app.sync.engine import SyncEngine
-from app.sync.server.enrol import DeskRecord
-from app.sync.server.limits import AUTH_FAILURES_MAX, AuthLimiter, BodyCap, RateLimited
-from app.sync.server.routes import MAX_BODY_BYTES, MAX_ENROLL_BYTES
-from app.sync.server.twilio_webhook import MAX_WEBHOOK_BYTES, WebhookConfig
-from app.sync.server.twilio_webhook import PATH as WEBHOOK
 from tests.polling import wait_until
 from tests.store.harness import Desk, ProcessStore, ThreadStore, new_desk
 from tests.sync.cards import register
@@ -355,7 +355,7 @@ def test_a_card_that_does_not_fold_is_skipped_not_a_500(
     url = own.url + WEBHOOK
     form = {"MessageSid": "SM" + "b" * 32, "From": phone, "Body": "1"}
     signature = RequestValidator(TOKEN).compute_signature(url, form)
-    with caplog.at_level(logging.WARNING, logger="app.sync.server.twilio_webhook"):
+    with caplog.at_level(logging.WARNING, logger="app.store.twilio_webhook"):
         answer = requests.post(url, data=form, headers={"X-Twilio-Signature": signature},
                                timeout=10)
     assert answer.status_code == 200, answer.text

@@ -166,7 +166,7 @@ def test_two_processes_starting_on_an_empty_database_both_serve() -> None:
 def test_the_listening_socket_is_tcp_so_replies_are_not_delayed() -> None:
     # A listener made with proto 0 leaves Nagle on for every accepted connection, and each
     # keep-alive request of a desk's session then waits ~40 ms for a delayed ACK.
-    from app.cli_server import _listen
+    from app.cli.server import _listen
 
     sock = _listen("127.0.0.1", 0)
     try:

@@ -19,7 +19,7 @@ from tests.store.harness import Desk, ThreadStore, enrol
 
 # Loggers whose ERROR records mean the store answered (or would answer) 5xx: the store's
 # catch-all handler, its database errors, and uvicorn's "Exception in ASGI application".
-SERVER_LOGGERS = ("app.sync.server", "uvicorn")
+SERVER_LOGGERS = ("app.store", "uvicorn")
 
 
 def enrol_raw_desk(store: ThreadStore, folder: Path, clock: Clock, desk_code: str) -> Desk:

@@ -15,8 +15,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from app.clock import Clock
-from app.sync.server import create_app
-from app.sync.server.storage import Store
+from app.store import create_app
+from app.store.storage import Store
 
 Scope = dict[str, Any]
 

@@ -10,7 +10,7 @@ import sys
 
 import uvicorn
 
-from app.sync.server import create_app
+from app.store import create_app
 
 
 def main() -> None:

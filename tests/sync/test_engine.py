@@ -14,7 +14,7 @@ import pytest
 from app.clock import FakeClock
 from app.errors import SyncError, ValidationError
 from app.models.journal import Journal
-from app.services.timeline import timeline
+from app.services.cards.timeline import timeline
 from app.sync import protocol as p
 from app.sync.client import StoreClient, StoreRefused, StoreUnreachable
 from app.sync.engine import Backoff, SyncEngine

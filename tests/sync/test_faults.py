@@ -14,10 +14,10 @@ import pytest
 
 from app.clock import SystemClock
 from app.models.journal import Journal
+from app.store.storage import Store
 from app.sync import protocol as p
 from app.sync.client import StoreUnreachable
 from app.sync.engine import SyncEngine
-from app.sync.server.storage import Store
 from app.sync.status import CURSOR_KEY
 from tests.sync.cards import edit, register
 from tests.sync.conftest import enrolled_desk

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.clock import FakeClock
-from app.services.card import Operator
-from app.services.cards import CardService
-from app.services.handover import HandoverService
-from app.services.rules import load_rules
-from app.services.shifts import load_shifts
+from app.loaders import load_rules, load_shifts
+from app.services.cards.card import Operator
+from app.services.cards.service import CardService
+from app.services.handover.service import HandoverService
 from tests.sync.conftest import DeskFactory
 
 LEAD = Operator("M. Keller", "shift_lead")

@@ -8,8 +8,8 @@ from datetime import timedelta
 import requests
 
 from app.clock import FakeClock
-from app.services.desk_facts import STALE_AFTER
-from app.services.desk_sources import sync_facts
+from app.services.handover.facts import STALE_AFTER
+from app.services.handover.sources import sync_facts
 from app.sync import protocol as p
 from tests.sync.conftest import DeskFactory
 from tests.sync.loopback import LoopbackStore

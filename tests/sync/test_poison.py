@@ -40,17 +40,18 @@ from sqlalchemy import MetaData, Table, insert, inspect, literal_column, update
 
 from app.cli import main
 from app.clock import FakeClock
+from app.loaders import load_rules
 from app.models.entry import format_stamp
 from app.models.journal import Journal
-from app.services.card import Card, Operator
-from app.services.cards import CardService
-from app.services.queue import ranked
-from app.services.rules import DispatchRules, load_rules
-from app.services.sla import clocks_for, pending_breaches
+from app.services.cards.card import Card, Operator
+from app.services.cards.queue import ranked
+from app.services.cards.rules import DispatchRules
+from app.services.cards.service import CardService
+from app.services.cards.sla import clocks_for, pending_breaches
+from app.store.database import make_store_engine, migrate, parse_db_url
+from app.store.tables import seq_counter
 from app.sync import protocol as p
 from app.sync.engine import SyncEngine
-from app.sync.server.database import make_store_engine, migrate, parse_db_url
-from app.sync.server.tables import seq_counter
 from app.sync.status import CURSOR_KEY
 from tests.store.conftest import pg_database
 from tests.store.harness import TIMEOUT, ThreadStore

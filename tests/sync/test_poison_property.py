@@ -41,12 +41,12 @@ from app.errors import ValidationError
 from app.models.entry import NewEntry, parse_stamp
 from app.models.journal import Journal
 from app.protocol.catalogue import MAX_STAMP_AHEAD_S
+from app.store.database import reading
+from app.store.tables import entries as store_entries
 from app.sync import protocol as p
 from app.sync.client import StoreClient
 from app.sync.engine import SyncEngine
 from app.sync.protocol import RENUMBER_KIND
-from app.sync.server.database import reading
-from app.sync.server.tables import entries as store_entries
 from tests.store.harness import ThreadStore
 from tests.sync.hostile import HostileDesk, enrol_raw_desk, server_errors, set_aside_list
 from tests.sync.payloads import KINDS, Gen, HypothesisPick, RandomPick, hostile_entry

@@ -17,10 +17,10 @@ from app.clock import FakeClock, SystemClock
 from app.models.journal import Journal
 from app.protocol.catalogue import SYNC_CARD
 from app.protocol.text import for_terminal
+from app.store.recheck import META_KEY, recheck
+from app.store.tables import entries, seq_counter, store_meta
 from app.sync.engine import SyncEngine
 from app.sync.protocol import format_time
-from app.sync.server.recheck import META_KEY, recheck
-from app.sync.server.tables import entries, seq_counter, store_meta
 from tests.memory_keyring import MemoryKeyring
 from tests.sync.cards import edit, register
 from tests.sync.conftest import DeskFactory

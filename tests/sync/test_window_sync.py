@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QSettings
 
-from app.bootstrap import Desk, build_desk
+from app.application import Desk
+from app.bootstrap import build_desk
 from app.clock import SystemClock
 from app.config import Settings
 from app.models.journal import Journal

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QSettings
 
-from app.bootstrap import Desk, build_desk
+from app.application import Desk
+from app.bootstrap import build_desk
 from app.clock import FakeClock
 from app.config import Settings
-from app.services.card import Card
+from app.services.cards.card import Card
 from app.ui.events import DeskEvents
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QComboBox, QLineEdit
 
-from app.bootstrap import Desk, build_desk
+from app.application import Desk
+from app.bootstrap import build_desk
 from app.clock import FakeClock
 from app.config import Settings
-from app.services.card import Operator
+from app.services.cards.card import Operator
 from app.ui.events import DeskEvents
 
 START = FakeClock().now()

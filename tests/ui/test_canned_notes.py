@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.clock import FakeClock
 from app.ui.canned_notes import canned_note_handlers, install_canned_notes
 from app.ui.events import DeskEvents

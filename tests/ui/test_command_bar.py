@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.ui.command_bar import CommandBar
 from app.ui.events import DeskEvents
 from app.ui.status_strip import MessageBar

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from app.bootstrap import Desk, build_desk
+from app.application import Desk
+from app.bootstrap import build_desk
 from app.clock import FakeClock
 from app.config import Settings
-from app.services.rules import DEFAULT_RULES
-from app.services.sla import ClockState, clocks_for
+from app.services.cards.rules import DEFAULT_RULES
+from app.services.cards.sla import ClockState, clocks_for
 from app.ui.events import DeskEvents
 from tests.ui.conftest import register
 

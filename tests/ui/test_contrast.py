@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from app.services.queue import Tone
+from app.services.cards.queue import Tone
 from app.ui import style
 
 AA = 4.5

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.ui.background import PAGING_OFF, DeskBackground
 from app.ui.events import DeskEvents
 from app.ui.handover_dialog import HandoverDialog

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from PySide6.QtCore import Qt
 
-from app.services.queue import Tone
+from app.services.cards.queue import Tone
 from app.ui import style
 from app.ui.launch import BreachRecorder, record_breaches
 from app.ui.queue_model import COLUMNS
@@ -85,7 +85,7 @@ def test_a_breach_is_shown_and_recorded(qtbot, window, desk, clock, events,
 
 
 def test_acknowledging_stops_the_reaction_clock(qtbot, window, desk, clock, monkeypatch) -> None:
-    from app.services.card_commands import Acknowledge
+    from app.services.cards.commands import Acknowledge
     from app.ui.dialogs import AckDialog
 
     card = register(desk)

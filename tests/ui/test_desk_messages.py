@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from PySide6.QtWidgets import QDialogButtonBox
 
-from app.services.card_commands import Assign, PostStatusMessage
-from app.services.status_message import compose
+from app.services.cards.commands import Assign, PostStatusMessage
+from app.services.cards.status_message import compose
 from app.ui.dialogs import AssignDialog, StatusMessageDialog
 from tests.ui.conftest import cell, register
 

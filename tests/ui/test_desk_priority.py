@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.services.card_commands import ChangePriority
+from app.services.cards.commands import ChangePriority
 from app.ui.dialogs import PriorityDialog
 from tests.ui.conftest import cell, open_desk, register
 

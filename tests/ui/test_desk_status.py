@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from app.services.card_commands import SetStatus
+from app.services.cards.commands import SetStatus
 from app.ui.dialogs import StatusDialog
 from tests.ui.conftest import cell, register
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.ui.quit_guard import QuitGuard
 from tests.ui.conftest import register
 

@@ -16,8 +16,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QPushButton, QWidget
 
 from app.errors import DeskError
-from app.services.card import Card
-from app.services.status_message import compose
+from app.services.cards.card import Card
+from app.services.cards.status_message import compose
 from app.ui import dialogs
 from app.ui.dialogs import (
     AckDialog,

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.ui.events import DeskEvents
 from app.ui.intake import DRAFT_META_KEY, IntakeForm
 from tests.ui import intake_fixtures

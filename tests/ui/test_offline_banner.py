@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.clock import FakeClock
-from app.services.escalation import EscalationService
-from app.services.recipients import Recipients
+from app.services.escalation.recipients import Recipients
+from app.services.escalation.service import EscalationService
 from app.ui.events import DeskEvents
 from app.ui.offline_banner import BEEP_EVERY_TICKS
 from tests.escalation.harness import ALICE, ladder, make_pager, roster

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.bootstrap import Desk
+from app.application import Desk
 from tests.runtime.desk_procs import P1, cli
 
 

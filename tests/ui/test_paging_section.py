@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from app.adapters.roster_store import DEFAULT_EXAMPLE
 from app.bootstrap import build_escalation, twilio_pager_from
-from app.services.card_commands import Acknowledge
-from app.services.roster_store import DEFAULT_EXAMPLE
+from app.services.cards.commands import Acknowledge
 from app.ui.dialogs import AckDialog
 from tests.twilio_standin import TwilioStandIn
 from tests.ui.conftest import register

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from PySide6.QtCore import Qt
 
-from app.services.queue import QueueFilter, filtered, queue_rows, ranked, rerank
+from app.services.cards.queue import QueueFilter, filtered, queue_rows, ranked, rerank
 from app.ui.queue_model import CLOCK_COLUMNS, QueueModel
 from tests.ui.conftest import register
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.ui.events import DeskEvents
 from app.ui.quit_guard import QuitGuard
 from tests.ui.conftest import register

@@ -11,9 +11,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from app.adapters.roster_store import DEFAULT_EXAMPLE, DeskRoster  # noqa: E402
 from app.clock import FakeClock  # noqa: E402
 from app.services.roster import load_roster_toml  # noqa: E402
-from app.services.roster_store import DEFAULT_EXAMPLE, DeskRoster  # noqa: E402
 from app.ui.events import DeskEvents  # noqa: E402
 from app.ui.oncall_panel import OnCallPanel  # noqa: E402
 from app.ui.roster_dialog import CONTACT_COLUMNS, RosterDialog  # noqa: E402

@@ -8,10 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from app.cli_handover import draft
+from app.adapters.roster_store import read_roster_file
+from app.cli.handover import draft
 from app.models.entry import NewEntry
-from app.services.desk_sources import OUTAGES_KEY, load_outages
-from app.services.roster_store import read_roster_file
+from app.services.handover.sources import OUTAGES_KEY, load_outages
 from app.ui.handover_dialog import HandoverDialog
 from tests.ui.conftest import register
 

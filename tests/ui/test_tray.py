@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit
 from pytestqt.qtbot import QtBot
 
-from app.bootstrap import Desk
+from app.application import Desk
 from app.clock import FakeClock
 from app.protocol.intake import Alert
 from app.ui.tray import AttachDialog, DismissDialog

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.bootstrap import Desk, build_desk
+from app.application import Desk
+from app.bootstrap import build_desk
 from app.clock import FakeClock
 from app.config import Settings
-from app.services.desk_facts import DeskLink, SyncFacts
-from app.services.shifts import load_shifts
+from app.loaders import load_shifts
+from app.services.handover.facts import DeskLink, SyncFacts
 from app.ui.events import DeskEvents
 from app.ui.wallboard import BG, RED, WallboardWindow
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.errors import ConfigError
-from app.services.calendar import (
+from app.services.cards.calendar import (
     OperatingHours,
     add_operating_time,
     deadline_with_pauses,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.errors import ConfigError
-from app.services.rules import DEFAULT_RULES, CannedNote, load_rules, parse_rules
+from app.loaders import load_rules
+from app.services.cards.rules import DEFAULT_RULES, CannedNote, parse_rules
 
 SHIPPED = DEFAULT_RULES.read_text(encoding="utf-8")
 WITHOUT = SHIPPED.split("[canned_notes]")[0]

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from app.bootstrap import Desk, build_desk
+from app.application import Desk
+from app.bootstrap import build_desk
 from app.clock import FakeClock
 from app.config import Settings
 from app.errors import NotFoundError, TransitionError, ValidationError
-from app.services.cards import parse_status
-from app.services.commands import (
+from app.services.cards.command_bar import (
     Acknowledge,
     AddNote,
     Assign,
@@ -27,6 +27,7 @@ from app.services.commands import (
     parse,
     perform,
 )
+from app.services.cards.service import parse_status
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.queue import search_text, search_words
+from app.services.cards.queue import search_text, search_words
 
 
 def finds(typed: str, *row: str, number: str = "") -> bool:

@@ -9,11 +9,11 @@ import pytest
 
 from app.clock import FakeClock
 from app.errors import ValidationError
+from app.loaders import load_rules
 from app.models.journal import Journal
-from app.services.card import Card, Operator
-from app.services.cards import CardService
-from app.services.rules import load_rules
-from app.services.status_message import compose, next_update_at
+from app.services.cards.card import Card, Operator
+from app.services.cards.service import CardService
+from app.services.cards.status_message import compose, next_update_at
 
 # 01:15 UTC is 02:15 in Berlin (the shipped rules' zone) in November.
 START = datetime(2026, 11, 23, 1, 15, tzinfo=UTC)

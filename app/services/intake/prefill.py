@@ -9,9 +9,9 @@ from typing import Any
 
 from app.protocol.catalogue import INTAKE_FIELDS, MULTILINE_INTAKE
 from app.protocol.intake import RESOLVED, Alert
+from app.services.cards.rules import DispatchRules
 from app.services.intake.rules import Classification
 from app.services.intake.tray import TrayItem
-from app.services.rules import DispatchRules
 
 _LINE_MAX, _TEXT_MAX, _NOTE_MAX = 300, 4000, 8000
 # What a rule that registers at once answers for the questions nobody was asked.

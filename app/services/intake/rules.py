@@ -2,7 +2,7 @@
 impact and urgency, whether to register a card at once).
 
 The rules live in a TOML file beside the policies (`app/defaults/intake_rules.toml` documents
-every key); `app.intake_config` reads the file, `parse_intake_rules` here judges the parsed
+every key); `app.loaders` reads the file, `parse_intake_rules` here judges the parsed
 table. A broken rule is refused whole with a ConfigError naming the key's place
 (`intake_rules.toml.rule[2].match.labels: ...`): a desk must not half-understand which alerts
 page people at night.
@@ -25,7 +25,7 @@ from app.errors import ConfigError
 from app.protocol.catalogue import INTAKE_CHANNELS, KINDS_OF_WORK
 from app.protocol.intake import Alert
 from app.protocol.text import text_problem
-from app.services.rules import LEVELS
+from app.services.cards.rules import LEVELS
 
 _MATCH_KEYS = ("integration", "channel", "labels", "severity", "sender", "subject", "text",
                "hours")

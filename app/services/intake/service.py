@@ -29,8 +29,9 @@ from app.models.intake_read import card_rows, intake_since
 from app.models.journal import Journal
 from app.protocol.catalogue import INTEGRATIONS_CARD, MAINTENANCE_CARD
 from app.protocol.intake import FIRING, RESOLVED, Alert
-from app.services.card import Card, Operator
-from app.services.cards import EMERGENCY_WINDOW, TRANSITIONS, CardService
+from app.services.cards.card import Card, Operator
+from app.services.cards.rules import DispatchRules
+from app.services.cards.service import EMERGENCY_WINDOW, TRANSITIONS, CardService
 from app.services.intake import integrations as integ
 from app.services.intake import maintenance as maint
 from app.services.intake.prefill import alert_of, card_note, prefill_fields, repeat_note
@@ -45,7 +46,6 @@ from app.services.intake.tray import (
     item_from,
     open_by_key,
 )
-from app.services.rules import DispatchRules
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from app.models.journal import Journal
 from app.protocol.catalogue import INTEGRATIONS_CARD, MAINTENANCE_CARD
-from app.services.card import Operator
+from app.services.cards.card import Operator
+from app.services.cards.rules import DispatchRules
 from app.services.intake import integrations as integ
 from app.services.intake import maintenance as maint
-from app.services.rules import DispatchRules
 
 
 def operator_name(operator: Operator | str) -> str:

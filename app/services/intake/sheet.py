@@ -1,4 +1,4 @@
-"""The tray and the maintenance windows on the handover sheet (app/services/handover_sheet.py):
+"""The tray and the maintenance windows on the handover sheet (app/services/handover/sheet.py):
 untriaged items are a hazard -- nobody has decided whether they are emergencies -- and the
 incoming shift must know which alerts its windows will collect instead of paging."""
 
@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.protocol.text import for_display
+from app.services.handover.shifts import ShiftWindow
 from app.services.intake.maintenance import Window
 from app.services.intake.service import IntakeService
 from app.services.intake.tray import TrayItem
-from app.services.shifts import ShiftWindow
 
 UNTRIAGED_SHOWN = 10  # items named on the sheet; the rest are counted
 Hm = Callable[[datetime], str]  # a time as the sheet prints it

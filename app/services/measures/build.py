@@ -15,7 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from app.services.card import Card
+from app.services.cards.card import Card
+from app.services.cards.rules import PRIORITIES, DispatchRules
+from app.services.cards.sla import clocks_for
 from app.services.measures.clocks import (
     Decision,
     Share,
@@ -29,8 +31,6 @@ from app.services.measures.figures import DURATIONS, CardFigures, Stats, card_ti
 from app.services.measures.period import Period
 from app.services.measures.repeats import recorded_cause, repeats
 from app.services.measures.reviews import Review, review_state
-from app.services.rules import PRIORITIES, DispatchRules
-from app.services.sla import clocks_for
 
 # The figures the field reads by priority: P1 on its own, then the rest (DOMAIN.md).
 GROUPS: dict[str, tuple[str, ...]] = {"P1": ("P1",), "P2-P4": ("P2", "P3", "P4")}

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.protocol.text import for_display
+from app.services.cards.rules import PRIORITIES
 from app.services.measures.build import Report
-from app.services.rules import PRIORITIES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

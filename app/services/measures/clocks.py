@@ -16,11 +16,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app.services.calendar import add_operating_time
-from app.services.card import Card
+from app.services.cards.calendar import add_operating_time
+from app.services.cards.card import Card
+from app.services.cards.rules import DispatchRules
+from app.services.cards.sla import CardClocks, ClockState, _start
 from app.services.measures.facts import CardFacts
-from app.services.rules import DispatchRules
-from app.services.sla import CardClocks, ClockState, _start
 
 # The clocks a breach share is given for (the update cadence too: "messages on time").
 SHARE_CLOCKS = ("reaction", "recovery", "update")

@@ -2,7 +2,7 @@
 
 Durations run from registration (the earliest the card was known):
 - reaction: to the first of an acknowledgement, In progress, Restored or Closed -- the moment
-  the SLA reaction clock stops (`app.services.sla`), so a card closed with no ack has one;
+  the SLA reaction clock stops (`app.services.cards.sla`), so a card closed with no ack has one;
 - first page: to the ladder's first page sent;
 - acknowledgement: to the on-call person's first acknowledgement;
 - recovery: to Restored (or Closed), without the time spent waiting on others;
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.services.card import Card
+from app.services.cards.card import Card
 from app.services.measures.facts import CardFacts
 
 DURATIONS = ("reaction", "first_page", "acknowledgement", "recovery", "unattended")

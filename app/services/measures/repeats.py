@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from app.services.card import Card
+from app.services.cards.card import Card
 
 REPEAT_WINDOW = timedelta(days=7)
 NO_CAUSE = frozenset({"", "unknown", "n/a", "-"})

@@ -19,8 +19,8 @@ from app.errors import TransitionError, ValidationError
 from app.models.entry import NewEntry
 from app.models.journal import Journal
 from app.models.projection import CLOSED, CardState
-from app.services.card import Card, Operator
-from app.services.cards import parse_number
+from app.services.cards.card import Card, Operator
+from app.services.cards.service import parse_number
 
 REVIEW_WITHIN = timedelta(days=7)
 MAX_MEASURES = 3

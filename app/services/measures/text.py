@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.services.cards.rules import PRIORITIES
 from app.services.measures.build import REPORT_CLOCKS, Report
 from app.services.measures.clocks import Share
 from app.services.measures.figures import DURATION_LABELS, DURATIONS
-from app.services.rules import PRIORITIES
 
 NOT_RECORDED = "not recorded"
 # The summary names at most this many repeats and causes; the rest are in the table (CSV).

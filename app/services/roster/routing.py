@@ -5,7 +5,7 @@ the first listed breaks a tie, which lets a file read top-down from special case
 ones. Whatever the matrix cannot settle goes to the duty coordinator, who must name an owner
 within 10 minutes: an unrouted card must never sit silently.
 
-Time bands come from the site's operating hours (``app.services.calendar.OperatingHours``,
+Time bands come from the site's operating hours (``app.services.cards.calendar.OperatingHours``,
 the same ones the SLA clocks use): a holiday there is a holiday here.
 """
 
@@ -19,7 +19,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from app.errors import ValidationError
-from app.services.calendar import OperatingHours
+from app.services.cards.calendar import OperatingHours
 
 from .contact import Contact, as_utc, check_id, check_skill
 from .model import Roster

@@ -23,7 +23,7 @@ from typing import Any
 
 from app.errors import ConfigError, ValidationError
 from app.protocol.text import text_problem
-from app.services.calendar import OperatingHours
+from app.services.cards.calendar import OperatingHours
 
 from .contact import Contact
 from .model import Group, Roster

@@ -1,0 +1,153 @@
+"""`dispatch-desk roster ...`: import, export, show and check the desk's roster.
+
+The roster file lives next to the journal (`app/adapters/roster_store.py`); these commands
+do not open the journal itself. Names, numbers and warnings come from files people edit, so
+every line for a person goes through `emit` (control and bidi characters escaped).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.adapters.roster_store import DeskRoster
+from app.cli import emit
+from app.clock import SystemClock
+from app.errors import ValidationError
+from app.services.roster import OnCall, Roster
+from app.services.roster.contact import as_utc
+
+
+def _store(args: argparse.Namespace) -> DeskRoster:
+    from app.cli import settings_from
+
+    return DeskRoster.for_journal(settings_from(args).journal_path)
+
+
+def _categories(args: argparse.Namespace) -> frozenset[str]:
+    from app.cli import settings_from
+    from app.loaders import load_rules
+
+    return frozenset(c.key for c in load_rules(settings_from(args).policies).categories)
+
+
+def _at(text: str | None) -> datetime:
+    if text is None:
+        return SystemClock().now()  # the command line is an edge: it may read the clock
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"--at {text!r} is not an ISO date-time; write e.g. "
+                              "2026-03-29T09:00+02:00", field="--at") from None
+    try:
+        return as_utc(parsed, "--at")
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field="--at") from None
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    store = _store(args)
+    emit(store.import_file(args.file, replace_contacts=args.replace_contacts))
+    for line in store.warnings(SystemClock().now(), _categories(args)):
+        emit(f"warning: {line}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    emit(_store(args).export_file(args.file))
+    return 0
+
+
+def _holder(holder: OnCall | None, zone: ZoneInfo) -> dict[str, Any] | None:
+    if holder is None:
+        return None
+    c = holder.contact
+    return {
+        "id": c.id, "name": c.name, "primary_phone": c.primary_phone,
+        "backup_phone": c.backup_phone, "messenger": c.messenger,
+        "from": holder.start.astimezone(zone).isoformat(),
+        "until": holder.end.astimezone(zone).isoformat(),
+    }
+
+
+def on_call_table(roster: Roster, at: datetime) -> list[dict[str, Any]]:
+    """One row per group and role: who is on call at ``at`` and who is next."""
+    rows = []
+    for group, role in roster.slots():
+        rotation = roster.rotation_for(group, role)
+        zone = ZoneInfo(rotation.tz if rotation else "UTC")
+        now, nxt = roster.on_call_now_and_next(group, role, at)
+        rows.append({"group": group, "role": role, "tz": zone.key,
+                     "now": _holder(now, zone), "next": _holder(nxt, zone)})
+    return rows
+
+
+def _short(holder: dict[str, Any] | None, key: str) -> str:
+    if holder is None:
+        return "NOBODY"
+    when = datetime.fromisoformat(holder[key]).strftime("%a %d.%m %H:%M")
+    return f"{holder['name']} {holder['primary_phone'] or '(no number)'} {key} {when}"
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from app.cli import print_json
+
+    store = _store(args)
+    at = _at(args.at)
+    rows = on_call_table(store.roster, at)
+    if args.json:
+        print_json({"at": at.isoformat(), "roster": str(store.path), "on_call": rows})
+        return 0
+    if not rows:
+        emit(f"no groups in {store.path}; import a roster with `dispatch-desk roster "
+              "import FILE`")
+        return 0
+    zone = ZoneInfo(rows[0]["tz"])  # the site's wall time, as the rows show it
+    emit(f"on call at {at.astimezone(zone):%a %Y-%m-%d %H:%M %Z} ({store.path})")
+    width = max(len(f"{r['group']} {r['role']}") for r in rows)
+    for r in rows:
+        label = f"{r['group']} {r['role']}".ljust(width)
+        emit(f"{label}  now: {_short(r['now'], 'until')}")
+        emit(f"{' ' * width}  next: {_short(r['next'], 'from')}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    store = _store(args)
+    warnings = store.warnings(_at(args.at), _categories(args), days=args.days)
+    for line in warnings:
+        emit(f"warning: {line}")
+    if not warnings:
+        emit(f"roster {store.path}: no problems in the coming {args.days} days")
+    return 1 if warnings else 0
+
+
+def register(sub: Any) -> None:
+    roster = sub.add_parser("roster", help="people, rotas and routing")
+    rsub = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
+
+    imp = rsub.add_parser("import", help="replace the roster with a .toml file, or update "
+                          "the contacts from a .csv; checks everything first and changes "
+                          "nothing on any error")
+    imp.add_argument("file", type=Path, metavar="FILE")
+    imp.add_argument("--replace-contacts", action="store_true",
+                     help="with a .csv: the file is the whole contact list")
+    imp.set_defaults(handler=cmd_import)
+
+    exp = rsub.add_parser("export", help="write the roster (.toml) or the contacts (.csv)")
+    exp.add_argument("file", type=Path, metavar="FILE")
+    exp.set_defaults(handler=cmd_export)
+
+    show = rsub.add_parser("show", help="who is on call now and next, per group and role")
+    show.add_argument("--at", help="another instant, ISO with offset (2026-03-29T09:00+02:00)")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(handler=cmd_show)
+
+    check = rsub.add_parser("check", help="setup warnings for the coming week; exit status 1 "
+                            "if there are any")
+    check.add_argument("--at", help="check from this instant instead of now")
+    check.add_argument("--days", type=int, default=7, help="how far ahead (default 7)")
+    check.set_defaults(handler=cmd_check)
