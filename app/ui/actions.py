@@ -48,6 +48,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("confirm", "C&onfirm card", ("Ctrl+Shift+C",), "&Card",
                "The dispatcher's confirmation: starts the clocks where the policy says "
                "clock_start = confirmation"),
+    ActionSpec("review", "Post-incident re&view…", ("Ctrl+Shift+V",), "&Card",
+               "Record the review a closed P1/P2 owes, with its measures"),
     ActionSpec("status_message", "Status &message…", ("Ctrl+U",), "&Card",
                "Compose the fixed-phrasing update and set the next update time"),
     ActionSpec("command_bar", "&Command bar", ("Ctrl+L",), "&View",

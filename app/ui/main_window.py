@@ -46,6 +46,7 @@ from app.ui.offline_banner import OfflineBanner
 from app.ui.oncall_panel import OnCallPanel
 from app.ui.queue_view import QueueView
 from app.ui.quit_guard import QuitGuard
+from app.ui.review_dialog import record_review
 from app.ui.roster_dialog import RosterDialog
 from app.ui.screens import show_on, wallboard_screen
 from app.ui.status_strip import MessageBar, StatusStrip
@@ -132,6 +133,7 @@ class DeskWindow(QMainWindow):
             "on_call": lambda: self.side.setCurrentWidget(self.on_call),
             "tray": self.tray.open,
             "clear_notices": self.alerts.clear,
+            "review": self.record_review,
             **canned_note_handlers(desk, events, self.card_in_view),
         }
         self._open_wallboard = open_wallboard
@@ -163,6 +165,16 @@ class DeskWindow(QMainWindow):
         self.queue.table.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- small glue -----------------------------------------------------------------------
+
+    def record_review(self) -> None:
+        card = self.card.card
+        if card is None:
+            self.events.info.emit("Pick a closed P1/P2 card first (Ctrl+1 goes to the queue).")
+            return
+        review = record_review(self.desk, card, self)
+        if review is not None:
+            self.events.announce(frozenset({card.id}))
+            self.events.info.emit(f"{card.number}: post-incident review recorded")
 
     def _link_down_since(self) -> datetime | None:
         status = self.background.sync_status
