@@ -78,6 +78,7 @@ def test_not_a_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert path.read_bytes()[:4] == b"\xff\xd8\xff\xe0"
 
 
+@pytest.mark.slow  # seconds of real processes or real waiting: outside the quick loop
 def test_a_journal_locked_past_the_timeout(
     journal: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -189,6 +189,7 @@ def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # seconds of real processes or real waiting: outside the quick loop
 def test_add_desk_command_binds_the_code(tmp_path: Path) -> None:
     """`server add-desk` against a SQLite store file; the store serves the same file. Its own
     fake clock starts now: the command stamps codes with the system clock."""

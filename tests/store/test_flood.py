@@ -396,6 +396,7 @@ def _fail_sign_ins(url: str, desk_id: str, count: int, outcomes: list[int]) -> N
             outcomes.append(answer.status_code)
 
 
+@pytest.mark.slow  # seconds of real processes or real waiting: outside the quick loop
 def test_a_flood_leaves_desks_syncing_health_quick_and_the_store_small(tmp_path: Path) -> None:
     store = ProcessStore("sqlite:///" + str(tmp_path / "flood.sqlite"),
                          env={"DISPATCH_DESK_TWILIO_TOKEN": TOKEN})

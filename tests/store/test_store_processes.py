@@ -44,6 +44,7 @@ def _cursor(url: str) -> str:
     return f"{h.store_id}.{h.epoch}.{h.head}"
 
 
+@pytest.mark.slow  # seconds of real processes or real waiting: outside the quick loop
 def test_the_command_line_store_on_sqlite(tmp_path: Path) -> None:
     store = ProcessStore("sqlite:///" + str(tmp_path / "store.sqlite"), admin_cli=True)
     try:
@@ -150,6 +151,7 @@ def test_concurrent_pushes_to_two_processes_never_show_a_gap(
     assert set(ids) == pushed
 
 
+@pytest.mark.slow  # seconds of real processes or real waiting: outside the quick loop
 def test_two_processes_starting_on_an_empty_database_both_serve() -> None:
     with pg_database() as url:
         # Both start before either has created a table: one migrates, the other waits for it.

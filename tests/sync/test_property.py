@@ -158,6 +158,7 @@ def _store_entries(world: World) -> list[Entry]:
             return entries
 
 
+@pytest.mark.slow  # seconds of real processes or real waiting: outside the quick loop
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(operation, min_size=5, max_size=30))
 def test_desks_converge_whatever_the_network_does(shared_store: LoopbackStore,
