@@ -106,8 +106,7 @@ class AlertWatch:
                 continue
             where = f"{card.number} {card.site}: {card.symptom}"
             if card.priority == "P1":
-                yield Notice(f"p1:{card.id}", "p1", f"New P1 {where}", now, card.id,
-                             card.number)
+                yield Notice(f"p1:{card.id}", "p1", where, now, card.id, card.number)
             clocks = clocks_for(card, self.rules, now)
             for clock in clocks.all():
                 if clock.state is ClockState.BREACHED and card.priority in _LOUD_PRIORITIES:

@@ -27,9 +27,11 @@ from app.ui import style
 from app.ui.events import DeskEvents
 
 log = logging.getLogger(__name__)
-SHOWN = 5  # lines in view; the rest are "+N more"
+SHOWN = 3  # lines in view (the queue keeps the screen); the rest are "+N more"
 SCAN_EVERY_TICKS = 5
-_KIND_CSS = {"p1": style.ERROR_CSS, "breach": style.ERROR_CSS, "intake": style.ERROR_CSS}
+# One compact line each: the stack must not push the queue off the screen.
+_LOUD_CSS = "background: #fde7e7; color: #8c1d18; padding: 1px 4px;"
+_KIND_CSS = {"p1": _LOUD_CSS, "breach": _LOUD_CSS, "intake": _LOUD_CSS}
 
 
 class AlertStack(QFrame):
