@@ -158,6 +158,9 @@ class Gen:
             return None if pick.chance(25) else self.value(free["check"], stamp)
         if name == "list_of":
             return [self.value(free["item"], stamp) for _ in range(pick.integer(0, 3))]
+        if name == "mapping_of":
+            return {f"k{i}": self.value(free["value_check"], stamp)
+                    for i in range(pick.integer(0, 3))}
         if name == "flag":
             return pick.chance(50)
         if name == "moment":
@@ -179,10 +182,14 @@ class Gen:
             return cat.HANDOVER_CARD
         if kind in cat.SYNC_KINDS:
             return cat.SYNC_CARD
+        for prefix, home in cat._PSEUDO_HOME.items():
+            if kind.startswith(prefix):
+                return home
         return self.pick.choice(self.cards)
 
     def payload(self, kind: str, stamp: datetime) -> dict[str, Any]:
-        spec = cat.HANDOVER_PAYLOADS.get(kind) or cat.CARD_PAYLOADS[kind]
+        spec = (cat.HANDOVER_PAYLOADS.get(kind) or cat.INTAKE_PAYLOADS.get(kind)
+                or cat.CARD_PAYLOADS[kind])
         made: dict[str, Any] = self.value(spec, stamp)
         return made
 
