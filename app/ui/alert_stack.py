@@ -23,7 +23,6 @@ from app.protocol.text import for_display
 from app.services.alerts import KINDS, AlertWatch, Notice, TrayLine, loudest
 from app.services.cards.timeline import local_time
 from app.services.handover.facts import EscalationLine
-from app.ui import style
 from app.ui.events import DeskEvents
 
 log = logging.getLogger(__name__)

@@ -28,6 +28,7 @@ from app.services.handover.facts import EscalationLine, OnCallLine, SyncFacts
 from app.services.handover.service import HandoverService
 from app.services.handover.shifts import ShiftPlan
 from app.services.intake import TrayItem
+from app.services.intake.maintenance import Window
 from app.services.measures.metrics import local_midnight
 from app.services.measures.reviews import Review, review_of, review_pending
 from app.ui.events import DeskEvents
@@ -66,6 +67,7 @@ class WallboardWindow(QWidget):
         # Closed P1/P2 cards whose review is still to be done (measures/reviews.py).
         self._reviews: dict[str, tuple[Card, Review | None]] = {}
         self._tray: list[TrayItem] | None = None  # the triage tray's pending items
+        self._windows: list[Window] = []  # maintenance windows: on now, they are shown
         self._loaded_at = desk.clock.now()
         # The slow facts (handover state, rota, ladders: journal reads across every open
         # card) are read after a change or every FACTS_EVERY, not on every 1-second tick;
@@ -114,6 +116,7 @@ class WallboardWindow(QWidget):
             log.exception("wallboard: reading the journal failed")
         try:  # any change may be an intake item's: it lives under its own id, not a card's
             self._tray = list(self.desk.intake.pending())
+            self._windows = list(self.desk.intake.windows())
         except Exception:  # noqa: BLE001 - the tile says "-" rather than a stale count
             log.exception("wallboard: reading the triage tray failed")
             self._tray = None
@@ -162,7 +165,7 @@ class WallboardWindow(QWidget):
             cards=list(self._cards.values()), rules=self.desk.rules, now=now,
             loaded_at=self._loaded_at, handover=handover,
             sync=self._sync() if self._sync else None,
-            on_call=on_call, escalations=escalations, tray=self._tray,
+            on_call=on_call, escalations=escalations, tray=self._tray, windows=self._windows,
             reviews=self._reviews.values(),
         )
         old, self.view = self.view, view

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from app.protocol.text import for_display
@@ -22,6 +22,7 @@ from app.services.handover.facts import STALE_AFTER, EscalationLine, OnCallLine,
 from app.services.handover.service import HandoverStatus
 from app.services.handover.sheet import hm
 from app.services.intake import TrayItem
+from app.services.intake.maintenance import Window
 from app.services.measures.metrics import by_risk, day_metrics, minutes
 from app.services.measures.reviews import Review, overdue_reviews
 
@@ -133,6 +134,17 @@ def _handover(status: HandoverStatus | None, tz: ZoneInfo, now: datetime) -> tup
     return f"next handover {hm(status.shift.end, tz, now)}", False
 
 
+def maintenance_now(windows: Sequence[Window], now: datetime, tz: tzinfo) -> str:
+    """The windows on now (" · maintenance: core switch until 03:00 (+1 more)"), whose alerts
+    collect in the tray and page nobody; empty when none is."""
+    on = [(w, span) for w in windows if (span := w.occurrence_at(now)) is not None]
+    if not on:
+        return ""
+    (first, (_, ends)), more = on[0], len(on) - 1
+    until = ends.astimezone(tz).strftime("%H:%M")
+    return f" · maintenance: {first.name} until {until}" + (f" (+{more} more)" if more else "")
+
+
 def build_view(
     *, cards: Sequence[Card], rules: DispatchRules, now: datetime, loaded_at: datetime,
     handover: HandoverStatus | None = None, sync: SyncFacts | None = None,
@@ -140,6 +152,7 @@ def build_view(
     escalations: Mapping[str, EscalationLine] | None = None,
     tray: Sequence[TrayItem] | None = None,
     reviews: Iterable[tuple[Card, Review | None]] = (),
+    windows: Sequence[Window] = (),
 ) -> BoardView:
     tz = rules.tz
     metrics = day_metrics(cards, rules, now, tz)
@@ -179,9 +192,9 @@ def build_view(
         handover_pending=pending,
         desks=desks,
         alerts=tuple(for_display(a) for a in (sync.alerts if sync else ())),
-        tray="-" if tray is None else (
+        tray=("-" if tray is None else (
             f"{len(tray)} · oldest {minutes(now - min(i.received_at for i in tray))}"
-            if tray else "0"),
+            if tray else "0")) + maintenance_now(windows, now, tz),
         tray_waiting=bool(tray),
         reviews_overdue=_reviews(overdue_reviews(reviews, now)),
     )

@@ -319,6 +319,12 @@ def test_the_wallboard_shows_the_trays_count_and_oldest_age(
     desk.intake.dismiss(items[1], "test", desk.operator)
     events.announce(None)
     assert (board.view.tray, board.view.tray_waiting) == ("0", False)
+    # A maintenance window on now is on the board: its alerts collect and page nobody.
+    desk.intake.setup.schedule_maintenance("core switch firmware", clock.now(),
+                                           clock.now() + timedelta(hours=2), desk.operator)
+    events.announce(None)
+    until = (clock.now() + timedelta(hours=2)).astimezone(desk.rules.tz).strftime("%H:%M")
+    assert board.view.tray == f"0 · maintenance: core switch firmware until {until}"
 
 
 def test_a_prefilled_report_keeps_its_item_through_esc_and_a_restart(
