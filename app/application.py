@@ -24,6 +24,13 @@ from app.services.handover.service import HandoverService
 from app.services.handover.sheet import Acceptance
 from app.services.handover.shifts import ShiftPlan
 from app.services.intake import IntakeService
+from app.services.intake.commands import (
+    AcceptItem,
+    AttachItem,
+    DismissItem,
+    IntakeCommand,
+    handle_intake,
+)
 
 
 @dataclass
@@ -46,12 +53,20 @@ class Desk:
     def handle(self, command: CardCommand) -> Card: ...
     @overload
     def handle(self, command: HandoverCommand) -> Acceptance | None: ...
+    @overload
+    def handle(self, command: AcceptItem | AttachItem) -> Card: ...
+    @overload
+    def handle(self, command: DismissItem) -> None: ...
 
-    def handle(self, command: CardCommand | HandoverCommand) -> Card | Acceptance | None:
+    def handle(self, command: CardCommand | HandoverCommand | IntakeCommand
+               ) -> Card | Acceptance | None:
         """Run one command as the operator at the desk: one journal transaction. A card
-        command returns the card as it now stands; a handover command what it settled."""
+        command returns the card as it now stands; a handover command what it settled; a
+        tray command the card the item became or joined (None for a dismissal)."""
         if isinstance(command, HandoverCommand):
             return handle_handover(command, self.handover, self.operator)
+        if isinstance(command, IntakeCommand):
+            return handle_intake(command, self.intake, self.operator)
         return handle(command, self.cards, self.operator)
 
     def close(self) -> None:

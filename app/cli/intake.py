@@ -19,6 +19,7 @@ from app.errors import DeskError, ValidationError
 from app.models.projection import INTAKE_FIELDS
 from app.services.cards.timeline import local_time
 from app.services.intake import TrayItem
+from app.services.intake.commands import AcceptItem, AttachItem, DismissItem
 from app.services.intake.maintenance import REPEATS, Window
 from app.sync.enroll import enrolled
 
@@ -81,7 +82,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
     if args.reason:
         intake["priority_reason"] = args.reason
     with _closing(_desk(args)) as desk:
-        card = desk.intake.accept(args.id, intake, desk.operator)
+        card = desk.handle(AcceptItem(args.id, intake))
         if args.json:
             print_json(card_json(card, desk))
         else:
@@ -91,7 +92,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
 def cmd_attach(args: argparse.Namespace) -> int:
     with _closing(_desk(args)) as desk:
-        card = desk.intake.attach(args.id, args.number, desk.operator)
+        card = desk.handle(AttachItem(args.id, args.number))
         emit(f"attached to {card.number} ({card.report_count} reports)")
     return 0
 
@@ -99,7 +100,7 @@ def cmd_attach(args: argparse.Namespace) -> int:
 def cmd_dismiss(args: argparse.Namespace) -> int:
     with _closing(_desk(args)) as desk:
         item = desk.intake.item(args.id)
-        desk.intake.dismiss(item.id, args.reason or "", desk.operator)
+        desk.handle(DismissItem(item.id, args.reason or ""))
         emit(f"dismissed {item.id[:8]}: {' '.join((args.reason or '').split())}")
     return 0
 

@@ -30,6 +30,7 @@ from app.protocol.text import for_display
 from app.services.cards.card import Card
 from app.services.cards.commands import AttachReport, RegisterCard
 from app.services.cards.rules import PRIORITIES
+from app.services.intake.commands import AcceptItem, AttachItem
 from app.ui.events import DeskEvents
 from app.ui.intake_layout import Input, IntakeLayout, sections
 
@@ -146,7 +147,7 @@ class IntakeForm(QWidget):
 
         def register() -> Card:
             if item_id is not None:
-                return self.desk.intake.accept(item_id, intake, self.desk.operator)
+                return self.desk.handle(AcceptItem(item_id, intake))
             return self.desk.handle(RegisterCard(intake))
 
         card = self.events.run(self._marking(register))
@@ -170,7 +171,7 @@ class IntakeForm(QWidget):
 
         def attach() -> Card:
             if item_id is not None:
-                return self.desk.intake.attach(item_id, number, self.desk.operator)
+                return self.desk.handle(AttachItem(item_id, number))
             return self.desk.handle(AttachReport(number, reporter, text))
 
         card = self.events.run(self._marking(attach))

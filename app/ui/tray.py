@@ -38,6 +38,7 @@ from app.protocol.text import for_display
 from app.services.cards.card import Card
 from app.services.cards.command_bar import card_number
 from app.services.intake import TrayItem
+from app.services.intake.commands import AttachItem, DismissItem
 from app.ui import style
 from app.ui.dialogs import _Form
 from app.ui.events import DeskEvents
@@ -286,10 +287,10 @@ class TrayPanel(QWidget):
         item = self.current()
         if item is None:
             return None
-        svc, who, code = self.desk.intake, self.desk.operator, self.desk.journal.desk_code
+        desk, code = self.desk, self.desk.journal.desk_code
         card = self._until_done(
             lambda prev, err: AttachDialog.ask(self, item, prev, err),
-            lambda typed: svc.attach(item.id, card_number(typed, code), who))
+            lambda typed: desk.handle(AttachItem(item.id, card_number(typed, code))))
         if card is not None:
             self.events.info.emit(f"attached to {card.number}: {_describe(item)}")
         return card
@@ -300,10 +301,10 @@ class TrayPanel(QWidget):
         item = self.current()
         if item is None:
             return False
-        svc, who = self.desk.intake, self.desk.operator
+        desk = self.desk
 
         def dismissed(reason: str) -> bool:
-            svc.dismiss(item.id, reason, who)
+            desk.handle(DismissItem(item.id, reason))
             return True
 
         done = self._until_done(lambda prev, err: DismissDialog.ask(self, item, prev, err),
