@@ -282,6 +282,11 @@ def test_three_similar_reports_are_flagged(qtbot: QtBot, window: Any, desk: Desk
     window.events.announce(None)
     window.events.tick.emit()
     assert {_cells(window, r)["Flag"] for r in range(3)} == {PROBABLE}
+    # Accepting one proposes the raise: high impact and urgency, and the reason says why.
+    first = desk.intake.pending()[0]
+    proposed = desk.intake.prefill(first.id)
+    assert (proposed["impact"], proposed["urgency"]) == ("high", "high")
+    assert proposed["priority_reason"].startswith("probable emergency: 3 or more similar")
 
 
 @pytest.fixture

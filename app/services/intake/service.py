@@ -161,7 +161,14 @@ class IntakeService:
     def prefill(self, item_id: str) -> dict[str, str]:
         """The intake form's fields as the item and the rules fill them."""
         item = self.item(item_id)
-        return prefill_fields(item, self.classify(item), self.rules)
+        fields = prefill_fields(item, self.classify(item), self.rules)
+        if any(i.id == item.id and i.probable for i in self.pending()):
+            # Three similar reports within minutes: a probable emergency (DOMAIN.md). The
+            # form proposes the raise; the dispatcher confirms or changes it.
+            fields.update(impact="high", urgency="high", priority_reason=(
+                f"probable emergency: {SIMILAR_REPORTS} or more similar reports from "
+                f"{item.site or 'one site'} within minutes"))
+        return fields
 
     # -- receiving --------------------------------------------------------------------------
 
