@@ -8,9 +8,18 @@ jump under the cursor as time passes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -43,6 +52,36 @@ PARTIAL_UP_TO = 50
 _WIDTHS = {"priority": 3, "number": 7, "status_label": 13, "site": 11, "assignee": 10}
 # Countdown columns fit the widest thing they show, in the bold face breaches are drawn in.
 _WIDEST_CLOCK = "BREACHED 9h 59m"
+_WHAT = 4  # the symptom: it takes what is left, and elides first
+_SHRINKS = (2, 3, 5)  # status, site, assignee give way next; the clocks never do
+
+
+def fit_columns(available: int, wanted: Sequence[int], least: int) -> list[int]:
+    """Column widths for a queue `available` pixels wide: every clock column keeps its
+    width, so a deadline never scrolls out of view. The symptom takes what is left down to
+    `least`; below that status, site and assignee shrink together down to `least`; only then
+    does the table scroll."""
+    widths = list(wanted)
+    fixed = sum(w for i, w in enumerate(widths) if i != _WHAT)
+    widths[_WHAT] = max(least, available - fixed)
+    over = sum(widths) - available
+    if over > 0:
+        room = sum(max(0, widths[i] - least) for i in _SHRINKS)
+        share = min(1.0, over / room) if room else 0.0
+        for i in _SHRINKS:
+            widths[i] -= int((widths[i] - least) * share + 0.999) if widths[i] > least else 0
+    return widths
+
+
+class _FitOnResize(QObject):
+    def __init__(self, view: QueueView) -> None:
+        super().__init__(view)
+        self.view = view
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Resize:
+            self.view.fit_columns()
+        return False
 
 
 
@@ -103,12 +142,13 @@ class QueueView(QWidget):
         header = self.table.horizontalHeader()
         em = self.fontMetrics().averageCharWidth()
         clock_width = QFontMetrics(style.bold(self.font())).horizontalAdvance(_WIDEST_CLOCK)
-        for i, (name, _) in enumerate(COLUMNS):
-            if name in _WIDTHS:
-                header.resizeSection(i, _WIDTHS[name] * em + 12)
-            elif i in CLOCK_COLUMNS:
-                header.resizeSection(i, clock_width + 10)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self._wanted = [_WIDTHS[name] * em + 12 if name in _WIDTHS
+                        else clock_width + 10 if i in CLOCK_COLUMNS else 20 * em
+                        for i, (name, _) in enumerate(COLUMNS)]
+        self._least = 4 * em + 12
+        header.setMinimumSectionSize(min(self._least, header.minimumSectionSize()))
+        self.table.viewport().installEventFilter(_FitOnResize(self))
+        self.fit_columns()
         self._keep_colours = KeepUrgencyColours(self.table)
         for column in (0, *CLOCK_COLUMNS):
             self.table.setItemDelegateForColumn(column, self._keep_colours)
@@ -202,6 +242,12 @@ class QueueView(QWidget):
             box.blockSignals(False)
         self.text.clear()  # applies the (now empty) filter
         self.apply_filter()
+
+    def fit_columns(self) -> None:
+        header = self.table.horizontalHeader()
+        for i, width in enumerate(fit_columns(self.table.viewport().width(), self._wanted,
+                                              self._least)):
+            header.resizeSection(i, width)
 
     def focus_filter(self) -> None:
         self.text.setFocus(Qt.FocusReason.ShortcutFocusReason)
