@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from contextlib import closing as _closing
+from datetime import UTC, datetime
 from typing import Any
 
 from app.application import Desk
@@ -16,6 +17,7 @@ from app.bootstrap import build_desk
 from app.cli import emit
 from app.errors import ValidationError
 from app.models.projection import INTAKE_FIELDS
+from app.protocol.catalogue import stamp_ms
 from app.services.cards.card import Card
 from app.services.cards.commands import (
     Acknowledge,
@@ -42,7 +44,14 @@ def _desk(args: argparse.Namespace) -> Desk:
 def card_json(card: Card, desk: Desk) -> dict[str, Any]:
     now = desk.clock.now()
     clocks = clocks_for(card, desk.rules, now)
+    state = desk.journal.card(card.id)
     return {
+        # Freshness: what this desk knows, as of when, from whom. A card another desk runs is
+        # only as current as that desk's last sync ("dispatch-desk sync status" lists them).
+        "as_of": now.isoformat(),
+        "source_desk": state.get("registered_desk"),
+        "last_change_at": datetime.fromtimestamp(stamp_ms(state["last_hlc"]) / 1000,
+                                                 UTC).isoformat(),
         "number": card.number,
         "id": card.id,
         "status": card.status,

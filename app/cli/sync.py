@@ -5,16 +5,19 @@ from __future__ import annotations
 import argparse
 import platform
 from contextlib import closing
+from datetime import datetime
 from typing import Any
 
 from app.application import Desk
-from app.bootstrap import build_desk
-from app.errors import SyncError, ValidationError
+from app.bootstrap import build_desk, build_sync
+from app.errors import DeskError, SyncError, ValidationError
 from app.protocol.text import for_terminal
+from app.services.cards.timeline import local_time
+from app.services.escalation.runner import HEARTBEAT_STALE
 from app.sync.client import StoreClient
 from app.sync.engine import SyncEngine
 from app.sync.enroll import enroll_desk, enrolled, open_sync, store_url
-from app.sync.protocol import PULL_WAIT_MAX_S
+from app.sync.protocol import PULL_WAIT_MAX_S, DeskSeen
 from app.sync.status import SyncStatus, initial_status
 
 
@@ -61,16 +64,58 @@ def cmd_status(args: argparse.Namespace) -> int:
         if status.enrolled:
             status = _probe(desk, status)
         items = desk.journal.set_aside()
+        seen = _desks(desk) if status.enrolled and status.online else None
+        now = desk.clock.now()
         if args.json:
-            print_json({**status.to_json(), "set_aside_items": [i.to_json() for i in items]})
+            print_json({**status.to_json(), "set_aside_items": [i.to_json() for i in items],
+                        "as_of": now.isoformat(),
+                        "desks": None if seen is None else [_desk_json(d, now) for d in seen]})
         else:
             print(for_terminal(status.summary(desk.rules.tz)))
+            for d in seen or ():
+                print(for_terminal("  " + _desk_line(d, now, desk.rules.tz)))
             for item in items[:20]:  # every one stays listed until an operator resolves it
                 print(for_terminal(f"  {item.direction} {item.id} ({item.kind or '?'}): "
                                    f"{item.reason}"))
             if len(items) > 20:
                 print(f"  ... and {len(items) - 20} more: dispatch-desk journal quarantine")
     return 0
+
+
+def _desks(desk: Desk) -> list[DeskSeen] | None:
+    """Every desk enrolled at the store with its last contact; None when it cannot be asked."""
+    try:
+        engine = build_sync(desk)
+        if engine is None:
+            return None
+        try:
+            return engine.client.desks()
+        finally:
+            engine.client.close()
+    except DeskError as exc:
+        print(for_terminal(f"  other desks: not known ({exc})"))
+        return None
+
+
+def _stale(d: DeskSeen, now: datetime) -> bool:
+    # The ladder takes over a desk silent this long: past it, its facts are not current.
+    return d.last_seen is None or now - d.last_seen > HEARTBEAT_STALE
+
+
+def _desk_json(d: DeskSeen, now: datetime) -> dict[str, Any]:
+    return {"desk_id": d.desk_id, "name": d.name, "desk_code": d.desk_code,
+            "last_seen": d.last_seen.isoformat() if d.last_seen else None,
+            "stale": _stale(d, now)}
+
+
+def _desk_line(d: DeskSeen, now: datetime, tz: Any) -> str:
+    if d.last_seen is None:
+        return f"desk {d.desk_code} ({d.name}): never seen: STALE"
+    ago = int((now - d.last_seen).total_seconds() // 60)
+    when = local_time(d.last_seen, tz, seconds=True)
+    return (f"desk {d.desk_code} ({d.name}): last contact {when}"
+            + (f", {ago} min ago: STALE (its cards and ladders may be out of date)"
+               if _stale(d, now) else ""))
 
 
 def _probe(desk: Desk, status: SyncStatus) -> SyncStatus:

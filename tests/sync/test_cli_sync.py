@@ -73,3 +73,46 @@ def test_bad_input_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main([*base, "sync", "now"]) == 1
     assert "enroll" in capsys.readouterr().err
     assert memory_keyring.entries == {}
+
+
+def test_sync_status_lists_every_desk_and_card_json_says_as_of_when(
+        tmp_path: Path, live_store: LoopbackStore, capsys: pytest.CaptureFixture[str]) -> None:
+    front = ["--journal", str(tmp_path / "front.sqlite"), "--desk-code", "B"]
+    night = ["--journal", str(tmp_path / "night.sqlite"), "--desk-code", "N"]
+    assert main([*front, "enroll", live_store.url, live_store.add_desk("front"),
+                 "--name", "front"]) == 0
+    assert main([*night, "enroll", live_store.url, live_store.add_desk("night"),
+                 "--name", "night"]) == 0
+    assert main([*front, "sync", "now"]) == 0
+    capsys.readouterr()
+    assert main([*front, "sync", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    desks = {d["desk_code"]: d for d in status["desks"]}
+    assert set(desks) == {"B", "N"} and desks["B"]["stale"] is False
+    assert status["as_of"]
+    assert main([*front, "sync", "status"]) == 0
+    assert "desk N (night)" in capsys.readouterr().out
+
+    journal = Journal.open(tmp_path / "front.sqlite", SystemClock())
+    number = journal.card(register(journal))["number"]
+    journal.close()
+    assert main([*front, "card", "show", number, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["source_desk"] == journal.desk_id
+    assert shown["as_of"] >= shown["last_change_at"]
+
+
+def test_a_desk_silent_past_the_ladder_s_limit_is_stale() -> None:
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from app.cli.sync import _desk_line
+    from app.sync.protocol import DeskSeen
+
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    quiet = DeskSeen("d1", "night", "N", now - timedelta(minutes=12))
+    fresh = DeskSeen("d2", "front", "B", now - timedelta(seconds=30))
+    berlin = ZoneInfo("Europe/Berlin")
+    assert "12 min ago: STALE" in _desk_line(quiet, now, berlin)
+    assert "STALE" not in _desk_line(fresh, now, berlin)
+    assert "never seen: STALE" in _desk_line(DeskSeen("d3", "new", "C", None), now, berlin)
