@@ -34,7 +34,7 @@ KINDS: dict[str, str] = {
 }
 #: Never silenced: a P1 is always heard (DOMAIN.md: alerts that are heard).
 ALWAYS_HEARD = frozenset({"p1"})
-_LOUD_PRIORITIES = ("P1", "P2")
+LOUD_PRIORITIES = ("P1", "P2")
 _EMERGENCY_CHANNELS = ("sms", "call")
 
 
@@ -102,20 +102,20 @@ class AlertWatch:
 
     def _card_notices(self, cards: Iterable[Card], now: datetime) -> Iterable[Notice]:
         for card in cards:
-            if not card.is_open:
-                continue
+            if not card.is_open or card.priority not in LOUD_PRIORITIES:
+                continue  # only P1s and P2s are said out loud: the rest is on the queue
             where = f"{card.number} {card.site}: {card.symptom}"
             if card.priority == "P1":
                 yield Notice(f"p1:{card.id}", "p1", where, now, card.id, card.number)
             clocks = clocks_for(card, self.rules, now)
             for clock in clocks.all():
-                if clock.state is ClockState.BREACHED and card.priority in _LOUD_PRIORITIES:
+                if clock.state is ClockState.BREACHED and card.priority in LOUD_PRIORITIES:
                     yield Notice(f"breach:{card.id}:{clock.name}", "breach",
                                  f"{card.priority} {card.number}: {clock.name} clock breached",
                                  now, card.id, card.number)
             reaction = clocks.reaction
             used = reaction.used(now)
-            if (card.priority in _LOUD_PRIORITIES and reaction.state is ClockState.RUNNING
+            if (card.priority in LOUD_PRIORITIES and reaction.state is ClockState.RUNNING
                     and used is not None and used >= RED_FROM):
                 left = reaction.remaining(now)
                 minutes = max(0, int(left.total_seconds() // 60)) if left else 0

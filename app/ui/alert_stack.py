@@ -10,7 +10,7 @@ its kind is silenced (a P1 never is), and asks the window manager to flash the t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 
 from PySide6.QtCore import Qt
@@ -20,9 +20,11 @@ from app.adapters.sound import Sound
 from app.application import Desk
 from app.errors import DeskError
 from app.protocol.text import for_display
-from app.services.alerts import KINDS, AlertWatch, Notice, TrayLine, loudest
+from app.services.alerts import KINDS, LOUD_PRIORITIES, AlertWatch, Notice, TrayLine, loudest
+from app.services.cards.card import Card
 from app.services.cards.timeline import local_time
 from app.services.handover.facts import EscalationLine
+from app.services.intake import TrayItem
 from app.ui.events import DeskEvents
 
 log = logging.getLogger(__name__)
@@ -88,10 +90,16 @@ class AlertDesk:
                  silenced: frozenset[str] = frozenset(),
                  link_down_since: Callable[[], datetime | None] = lambda: None,
                  escalations: Callable[[], Mapping[str, EscalationLine] | None] = lambda: None,
+                 cards: Callable[[], Iterable[Card]] | None = None,
+                 tray: Callable[[], Iterable[TrayItem]] | None = None,
                  window: QWidget | None = None) -> None:
         self.desk, self.stack, self.sound, self.silenced = desk, stack, sound, silenced
         self.watch = AlertWatch(desk.rules)
         self._link_down_since, self._escalations = link_down_since, escalations
+        # What the window already holds in memory (the queue's rows, the tray's items), so a
+        # look reads nothing: it runs on the GUI thread at every change and every few ticks.
+        self._cards = cards or desk.cards.open_cards
+        self._tray = tray or desk.intake.pending
         self.window = window
         self._ticks = 0
         self.heard: list[str] = []  # kinds whose sound was asked for, in order
@@ -107,12 +115,12 @@ class AlertDesk:
 
     def look(self) -> list[Notice]:
         try:
-            cards = self.desk.cards.open_cards()
+            cards = [c for c in self._cards() if c.priority in LOUD_PRIORITIES]
             numbers = {c.id: c.number for c in cards}
             tiers = [(cid, numbers.get(cid, ""), line.tier, line.tiers)
                      for cid, line in (self._escalations() or {}).items() if line.in_flight]
             tray = [TrayLine(i.id, i.channel, i.summary, i.callback)
-                    for i in self.desk.intake.pending()]
+                    for i in self._tray()]
             fresh = self.watch.scan(cards, self.desk.clock.now(), tray=tray,
                                     ladder_tiers=tiers,
                                     link_down_since=self._link_down_since())

@@ -8,7 +8,7 @@ and the status strip at the bottom. Window geometry and panel sizes are remember
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from PySide6.QtCore import QSettings, Qt
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from app.adapters.sound import Sound, find_sound
 from app.application import Desk
 from app.services.alerts import parse_silenced
+from app.services.handover.facts import EscalationLine
 from app.services.handover.sources import desk_packet
 from app.ui.actions import (
     ACTIONS,
@@ -87,7 +88,10 @@ class DeskWindow(QMainWindow):
         self.alerts = AlertDesk(desk, events, self.notices, sound or find_sound(os.environ),
                                 silenced=parse_silenced(desk.settings.silence),
                                 link_down_since=self._link_down_since,
-                                escalations=self.background.escalations, window=self)
+                                escalations=self._running_ladders,
+                                cards=lambda: (r.card for r in self.queue.model.all_rows),
+                                tray=lambda: self.tray.tray.items, window=self)
+        self.tray.tray.items_changed.connect(lambda _items: self.alerts.look())
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.addWidget(self.queue)
         self.split.addWidget(self.side)
@@ -175,6 +179,11 @@ class DeskWindow(QMainWindow):
         if review is not None:
             self.events.announce(frozenset({card.id}))
             self.events.info.emit(f"{card.number}: post-incident review recorded")
+
+    def _running_ladders(self) -> Mapping[str, EscalationLine] | None:
+        # Only ladders this desk runs: another desk's last tier is sounded there, and
+        # deriving every card's ladder from the journal at each look would stall the window.
+        return self.background.escalations() if self.background.ladder is not None else None
 
     def _link_down_since(self) -> datetime | None:
         status = self.background.sync_status

@@ -49,7 +49,7 @@ def test_a_p1_from_another_process_is_heard_and_listed_without_taking_focus(
     other = open_desk(desk.journal.path, clock)  # a second process writes the journal
     card = register(other)
     other.close()
-    window.alerts.look()  # what the journal watch's change does
+    window.events.announce()  # what the journal watch does on another process's write
     assert sound.kinds == ["p1"]
     assert window.notices.isVisible()
     assert any(card.number in t and "New P1" in t for t in window.notices.texts())
@@ -67,9 +67,8 @@ def test_a_silenced_kind_is_listed_not_heard_and_the_breach_comes_once(
     desk.settings = replace(desk.settings, silence="running_out")
     sound = Heard()
     window = make_window(qtbot, desk, events, ui_settings, sound)
-    window.alerts.look()
     register(desk)
-    window.alerts.look()
+    window.events.announce()
     clock.advance(timedelta(minutes=9))
     window.alerts.look()  # running out: silenced, listed
     clock.advance(timedelta(minutes=2))
