@@ -157,6 +157,9 @@ class DeskWindow(QMainWindow):
         leave.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
         self.queue.card_chosen.connect(self.card.show_card)
+        # The on-call tab follows the card in view: its group's people first.
+        self.queue.card_chosen.connect(lambda _n: self.on_call.show_group(
+            self.card.paging.view.group if self.card.paging.view else None))
         self.command_bar.open_card.connect(self.show_number)
         self.intake.registered.connect(self._intake_done)
         self.intake.attached.connect(self._intake_done)

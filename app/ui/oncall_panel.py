@@ -49,6 +49,7 @@ class OnCallPanel(QWidget):
         self._store = desk_roster
         self._clock = clock
         self._minute: int | None = None
+        self.group: str | None = None  # the card in view's group; None: every group
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -63,12 +64,20 @@ class OnCallPanel(QWidget):
         self.status.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("<b>On call</b>", self))
+        self.title = QLabel(self)
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addWidget(self.title)
         layout.addWidget(self.table)
         layout.addWidget(self.status)
         events.tick.connect(self._on_tick)
         events.changed.connect(lambda _cards: self.refresh())
         self.refresh()
+
+    def show_group(self, group: str | None) -> None:
+        """Narrow the panel to one group (the card in view's); None shows every group."""
+        if group != self.group:
+            self.group = group or None
+            self.refresh()
 
     def _on_tick(self) -> None:
         if int(self._clock.now().timestamp() // 60) != self._minute:
@@ -83,7 +92,11 @@ class OnCallPanel(QWidget):
         except DeskError as exc:  # keep paging from the last good roster; say why
             problem = f"roster file not reloaded: {exc}"
         roster = self._store.roster
-        slots = roster.slots()
+        every = roster.slots()
+        slots = [s for s in every if self.group is None or s[0] == self.group] or every
+        self.title.setText(for_display(
+            f"On call for {self.group}, the group of the card in view"
+            if self.group and slots is not every else "On call, every group"))
         if not slots:
             problem = problem or (f"no roster at {self._store.path}: import one with "
                                   "`dispatch-desk roster import FILE`")

@@ -64,3 +64,19 @@ def test_the_card_shows_who_is_on_call_and_what_the_ladder_did(
         lambda cls, parent, c, previous=None: offered.append(previous)))
     window.card.acknowledge()
     assert offered == [Acknowledge(card.number, view.first_on_call)]
+
+
+def test_the_on_call_tab_follows_the_card_in_view(qtbot, window, desk) -> None:
+    desk.roster.import_file(DEFAULT_EXAMPLE)
+    window.on_call.refresh()
+    every = window.on_call.table.rowCount()
+    card = register(desk)  # P1 network
+    window.events.announce()
+    window.queue.select_number(card.number)  # the card chosen in the queue
+    group = window.card.paging.view.group
+    rows = window.on_call.table.rowCount()
+    assert 0 < rows < every
+    assert {window.on_call.table.item(r, 0).text() for r in range(rows)} == {group}
+    assert group in window.on_call.title.text()
+    window.on_call.show_group(None)
+    assert window.on_call.table.rowCount() == every
