@@ -17,9 +17,7 @@ import requests
 from sqlalchemy import func, select
 
 from app.application import Desk
-from app.bootstrap import build_desk
 from app.clock import FakeClock
-from app.config import Settings
 from app.runtime.heartbeats import Beats, Monitor, dedup_key
 from app.runtime.intake_door import IntakeDoor
 from app.store.heartbeat_routes import StoreBeats
@@ -45,18 +43,6 @@ def at_once(*checks: Callable[[], list[str]]) -> list[str]:
     raised, all together."""
     with ThreadPoolExecutor(len(checks)) as pool:
         return sorted(itertools.chain.from_iterable(pool.map(lambda c: c(), checks)))
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def desk(tmp_path: Path, clock: FakeClock) -> Iterator[Desk]:
-    made = build_desk(Settings(journal=tmp_path / "desk.sqlite").validated(), clock)
-    yield made
-    made.close()
 
 
 @pytest.fixture

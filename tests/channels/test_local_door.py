@@ -59,18 +59,6 @@ def raw_request(url: str, head: str) -> str:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def desk(tmp_path: Path, clock: FakeClock) -> Iterator[Desk]:
-    made = build_desk(Settings(journal=tmp_path / "desk.sqlite").validated(), clock)
-    yield made
-    made.close()
-
-
-@pytest.fixture
 def door(desk: Desk) -> Iterator[IntakeDoor]:
     served = IntakeDoor(desk.intake)
     served.start("127.0.0.1:0")
