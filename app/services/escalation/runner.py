@@ -12,8 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from app.models.entry import NewEntry, fact_id
 from app.services.escalation.ladder import Ladder
-from app.services.escalation.state import LATE_AFTER, LadderState
+from app.services.escalation.state import LATE_AFTER, LadderState, step_id
 
 # The owner of a ladder is presumed dark when its last heartbeat at the store is older.
 HEARTBEAT_STALE = timedelta(minutes=2)
@@ -196,3 +197,34 @@ def _plan_channels(s: LadderState, ladder: Ladder, now: datetime, out: Plan,
                            for c in step.channels.values())
         out.unreachable.append(Unreachable(s.card_id, step.tier, step.attempt,
                                            f"every channel failed ({errors})"))
+
+
+def bookkeeping(todo: Plan, by_id: Mapping[str, LadderState], tiers: int, me: str,
+                now: datetime) -> tuple[list[NewEntry], list[str]]:
+    """The facts a plan records besides its pages (takeovers, pages left in doubt by a
+    crash, unreachable steps, exhausted ladders), with ids every desk derives alike, and
+    the alarms to say out loud."""
+    out: list[NewEntry] = []
+    alarms: list[str] = []
+    for card_id in todo.take_over:
+        was = by_id[card_id].owner
+        out.append(NewEntry(card_id, "ladder.taken_over", {"from": was, "to": me},
+                            id=fact_id(f"ladder:{card_id}:takeover:{was}:{me}")))
+    for d in todo.in_doubt:
+        out.append(NewEntry(d.card_id, "ladder.page_failed", {
+            "tier": d.tier, "attempt": d.attempt, "channel": d.channel, "to": d.to,
+            "try": 1, "retryable": False, "in_doubt": True, "retry_at": None,
+            "error": "the desk stopped while sending; not sent again to avoid a double "
+                     "page, so it may or may not have gone out"},
+            id=step_id(d.card_id, d.tier, d.attempt, d.channel, "try", 1)))
+    for u in todo.unreachable:
+        out.append(NewEntry(u.card_id, "ladder.unreachable", {
+            "tier": u.tier, "attempt": u.attempt, "reason": u.reason, "at": now.isoformat()},
+            id=step_id(u.card_id, u.tier, u.attempt, "unreachable")))
+    for x in todo.exhaust:
+        out.append(NewEntry(x.card_id, "ladder.exhausted", {
+            "tiers": tiers, "due": x.due.isoformat(), "late": is_late(x.due, now)},
+            id=fact_id(f"ladder:{x.card_id}:exhausted")))
+        alarms.append(f"Nobody acknowledged card {by_id[x.card_id].number}: the whole "
+                      "ladder went unanswered. Phone the people now.")
+    return out, alarms

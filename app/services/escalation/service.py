@@ -24,7 +24,7 @@ from typing import Any
 from app.adapters.pager import CallOutcome, Pager, PagerError, PageResult, PagerHttpError
 from app.clock import Clock
 from app.errors import ConfigError
-from app.models.entry import Entry, NewEntry, fact_id
+from app.models.entry import Entry, NewEntry
 from app.models.journal import Journal
 from app.models.projection import CardState
 from app.protocol.catalogue import LADDER_KINDS
@@ -38,7 +38,15 @@ from app.services.escalation.inbound import (
 from app.services.escalation.inbound import reply_code as make_reply_code
 from app.services.escalation.ladder import Ladder
 from app.services.escalation.recipients import Recipients, sms_text, tier_problems, voice_text
-from app.services.escalation.runner import Fire, Plan, Send, is_late, plan, throttled_until
+from app.services.escalation.runner import (
+    Fire,
+    Plan,
+    Send,
+    bookkeeping,
+    is_late,
+    plan,
+    throttled_until,
+)
 from app.services.escalation.state import (
     LadderState,
     advance,
@@ -185,32 +193,10 @@ class EscalationService:
 
     def _record_bookkeeping(self, todo: Plan, by_id: dict[str, LadderState],
                             result: RunResult) -> None:
-        now = self.clock.now().isoformat()
-        me = self.journal.desk_id
-        out: list[NewEntry] = []
-        for card_id in todo.take_over:
-            was = by_id[card_id].owner
-            out.append(NewEntry(card_id, "ladder.taken_over", {"from": was, "to": me},
-                                id=fact_id(f"ladder:{card_id}:takeover:{was}:{me}")))
-        for d in todo.in_doubt:
-            out.append(NewEntry(d.card_id, "ladder.page_failed", {
-                "tier": d.tier, "attempt": d.attempt, "channel": d.channel, "to": d.to,
-                "try": 1, "retryable": False, "in_doubt": True, "retry_at": None,
-                "error": "the desk stopped while sending; not sent again to avoid a double "
-                         "page, so it may or may not have gone out"},
-                id=step_id(d.card_id, d.tier, d.attempt, d.channel, "try", 1)))
-        for u in todo.unreachable:
-            out.append(NewEntry(u.card_id, "ladder.unreachable", {
-                "tier": u.tier, "attempt": u.attempt, "reason": u.reason, "at": now},
-                id=step_id(u.card_id, u.tier, u.attempt, "unreachable")))
-        for x in todo.exhaust:
-            out.append(NewEntry(x.card_id, "ladder.exhausted", {
-                "tiers": len(self.ladder.tiers), "due": x.due.isoformat(),
-                "late": is_late(x.due, self.clock.now())},
-                id=fact_id(f"ladder:{x.card_id}:exhausted")))
-            result.alarms.append(f"Nobody acknowledged card {by_id[x.card_id].number}: the "
-                                 "whole ladder went unanswered. Phone the people now.")
-        self._write(out, result)
+        entries, alarms = bookkeeping(todo, by_id, len(self.ladder.tiers),
+                                      self.journal.desk_id, self.clock.now())
+        result.alarms.extend(alarms)
+        self._write(entries, result)
 
     def _settle_acks(self, result: RunResult) -> None:
         """An acknowledgement by a paged person makes them the card's assignee and moves a

@@ -13,6 +13,8 @@ from app.services.cards.rules import DispatchRules
 from app.services.intake.rules import Classification
 from app.services.intake.tray import TrayItem
 
+SIMILAR_REPORTS = 3  # DOMAIN.md: three matching reports within 10 minutes (as CardService)
+
 _LINE_MAX, _TEXT_MAX, _NOTE_MAX = 300, 4000, 8000
 # What a rule that registers at once answers for the questions nobody was asked.
 _NOT_ASKED = "not asked: registered at once by the intake rules"
@@ -35,10 +37,11 @@ def _clip(name: str, value: str) -> str:
 
 
 def prefill_fields(item: TrayItem, cls: Classification, rules: DispatchRules, *,
-                   auto: bool = False) -> dict[str, str]:
+                   auto: bool = False, probable: bool = False) -> dict[str, str]:
     """The intake form's fields for `item`; the sender's own `fields` win over what is
     derived here. With `auto`, the questions nobody could answer say so, so that the card
-    can be registered without a person."""
+    can be registered without a person. A `probable` emergency (three similar reports within
+    minutes, DOMAIN.md) proposes the raise; the dispatcher confirms or changes it."""
     local = item.received_at.astimezone(rules.tz).strftime("%Y-%m-%d %H:%M")
     site = item.site or cls.site
     where = ", ".join(p for p in (site, item.node) if p)
@@ -67,6 +70,10 @@ def prefill_fields(item: TrayItem, cls: Classification, rules: DispatchRules, *,
         out.setdefault("q_where", site or _NOT_ASKED)
         out.setdefault("q_contact", f"the sender ({item.integration})")
         out["q_workaround"] = _NOT_ASKED
+    if probable:
+        out.update(impact="high", urgency="high", priority_reason=(
+            f"probable emergency: {SIMILAR_REPORTS} or more similar reports from "
+            f"{item.site or 'one site'} within minutes"))
     out.update({k: v for k, v in item.fields.items() if k in INTAKE_FIELDS})
     return {k: _clip(k, str(v)) for k, v in out.items() if str(v).strip()}
 

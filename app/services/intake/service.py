@@ -34,7 +34,13 @@ from app.services.cards.rules import DispatchRules
 from app.services.cards.service import EMERGENCY_WINDOW, TRANSITIONS, CardService
 from app.services.intake import integrations as integ
 from app.services.intake import maintenance as maint
-from app.services.intake.prefill import alert_of, card_note, prefill_fields, repeat_note
+from app.services.intake.prefill import (
+    SIMILAR_REPORTS,
+    alert_of,
+    card_note,
+    prefill_fields,
+    repeat_note,
+)
 from app.services.intake.rules import Classification, IntakeRules
 from app.services.intake.setup import IntakeSetup
 from app.services.intake.setup import operator_name as _who
@@ -54,7 +60,6 @@ RULES_OPERATOR = "intake rules"
 NEW, REPEAT, CARD_REPEAT, REGISTERED = "new", "repeat", "card", "registered"
 #: The integration name on items made by `card new --dedup-key`.
 MANUAL_INTEGRATION = "card-new"
-SIMILAR_REPORTS = 3  # DOMAIN.md: three matching reports within 10 minutes (as CardService)
 
 
 @dataclass(frozen=True)
@@ -161,14 +166,8 @@ class IntakeService:
     def prefill(self, item_id: str) -> dict[str, str]:
         """The intake form's fields as the item and the rules fill them."""
         item = self.item(item_id)
-        fields = prefill_fields(item, self.classify(item), self.rules)
-        if any(i.id == item.id and i.probable for i in self.pending()):
-            # Three similar reports within minutes: a probable emergency (DOMAIN.md). The
-            # form proposes the raise; the dispatcher confirms or changes it.
-            fields.update(impact="high", urgency="high", priority_reason=(
-                f"probable emergency: {SIMILAR_REPORTS} or more similar reports from "
-                f"{item.site or 'one site'} within minutes"))
-        return fields
+        probable = any(i.id == item.id and i.probable for i in self.pending())
+        return prefill_fields(item, self.classify(item), self.rules, probable=probable)
 
     # -- receiving --------------------------------------------------------------------------
 
