@@ -74,7 +74,7 @@ Architecture: $ARCH
 Maintainer: Dispatch Desk maintainers <maintainers@users.noreply.example>
 Installed-Size: $size
 Depends: python3.11, passwd, $(tr -d '\n' <<<"$QT_DEPENDS")
-Recommends: fonts-dejavu
+Recommends: fonts-dejavu, alsa-utils
 Suggests: postgresql
 Section: utils
 Priority: optional

@@ -5,5 +5,6 @@
 # The setup installs the server extras too, so `dispatch-desk server` works after it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS="server" bash scripts/setup-env.sh
+# alsa-utils: aplay, so the notices (a new P1, a breach) are heard, not only shown.
+EXTRAS="server" EXTRA_DEBS="alsa-utils" bash scripts/setup-env.sh
 exec .venv/bin/dispatch-desk "$@"
