@@ -68,8 +68,8 @@ from app.protocol.checks import (
 )
 from app.protocol.text import text_problem
 
-CATALOGUE_VERSION = 4  # 2: times bounded to 2020-2200; 3: the intake door's kinds;
-# 4: outbound webhook subscriptions
+CATALOGUE_VERSION = 5  # 2: times bounded to 2020-2200; 3: the intake door's kinds;
+# 4: outbound webhook subscriptions; 5: declines, escalate-now, the ladder held, acks with an ETA
 
 OPERATOR_MAX = 80
 # A payload larger than this (as compact JSON) is refused: cards carry text, not files.
@@ -95,6 +95,7 @@ PRIORITIES = ("P1", "P2", "P3", "P4")
 KINDS_OF_WORK = ("emergency", "request", "planned")
 ACK_METHODS = ("phone", "in_person", "sms", "voice", "radio")
 CHANNELS = ("sms", "voice")
+REPLY_ROADS = ("sms", "voice", "desk")  # how a decline or an escalate-now reached the desk
 SLA_CLOCKS = ("reaction", "recovery", "update")
 
 # -- the kinds ------------------------------------------------------------------------
@@ -129,7 +130,8 @@ CARD_PAYLOADS: dict[str, Obj] = {
     "card.status_message": Obj({"text": line(500, empty=False)},
                                {"next_update_at": nullable(moment), "at": happened}),
     "card.ack": Obj({"who": _who, "how": one_of(*ACK_METHODS)},
-                    {"sid": _sid, "at": happened, **_step, "number": line(40)}),
+                    {"sid": _sid, "at": happened, **_step, "number": line(40),
+                     "contact_id": nullable(line(80)), "eta_minutes": integer(0, 1440)}),
     "card.confirmed": Obj(optional={"at": happened}),
     "card.report": Obj({"text": text(2000, empty=False)}, {"reporter": line(200)}),
     "card.renumbered": Obj({"number": card_number}, {"was": nullable(card_number)}),
@@ -161,6 +163,20 @@ CARD_PAYLOADS: dict[str, Obj] = {
                               {"at": happened}),
     "ladder.reply": Obj({"from": line(40, empty=False), "body": text(1600), "sid": _sid},
                         {"at": happened, **_step}),
+    # A paged person's "I can't" (reply `<code> d`, key 6): the next tier is due at once.
+    "ladder.declined": Obj(
+        {**_step, "to": line(40, empty=False)},
+        {"who": nullable(_who), "contact_id": nullable(line(80)), "reason": text(500),
+         "how": one_of(*REPLY_ROADS), "sid": _sid, "at": happened}),
+    # Escalate now (reply `<code> e`, key 5, or the dispatcher): the next tier is due at once.
+    "ladder.escalate": Obj(
+        {"by": _who},
+        {**_step, "reason": text(500), "how": one_of(*REPLY_ROADS), "sid": _sid,
+         "at": happened}),
+    # The dispatcher holds the ladder (no further tiers fire) with a reason, and resumes it.
+    "ladder.hold": Obj({"by": _who, "reason": text(500, empty=False)},
+                       {"at": happened, "until": nullable(moment)}),
+    "ladder.resume": Obj({"by": _who}, {"at": happened, "reason": text(500)}),
     "ladder.taken_over": Obj({"to": line(40, empty=False)}, {"from": nullable(line(40))}),
     "pager.stop": Obj({"number": line(40, empty=False), "sid": _sid},
                       {"word": line(40), "at": happened}),
