@@ -4,8 +4,11 @@
 
 Saves desk.png (the queue and a card), card.png (the drill's P1 with its timeline),
 intake.png (a call being taken, with the duplicate suggestion) and tray.png (the triage tray
-with alerts, mail and a maintenance window's item) at 1600x900 under docs/screenshots/. The
-shift ends at a fixed time so the pictures are the same every run.
+with alerts, mail and a maintenance window's item) at 1600x900 under docs/screenshots/, and
+the wallboard of the same shift at 1920x1080 (docs/screenshots/wallboard.png) with the same
+picture scaled to 25 %, 480x270 (docs/wallboard-25.png): about what the board's text looks
+like from five metres, so one can judge its legibility without a big screen. The shift ends
+at a fixed time so the pictures are the same every run.
 """
 
 from __future__ import annotations
@@ -15,18 +18,22 @@ import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit  # noqa: E402
 
 from app.bootstrap import build_desk  # noqa: E402
 from app.clock import FakeClock  # noqa: E402
 from app.config import Settings  # noqa: E402
+from app.models.entry import NewEntry  # noqa: E402
 from app.protocol.intake import Alert  # noqa: E402
+from app.runtime.facts import DeskFacts  # noqa: E402
+from app.services.handover.facts import DeskLink, SyncFacts  # noqa: E402
 from app.ui.events import DeskEvents  # noqa: E402
 from app.ui.launch import build_window, fill_if_empty, record_breaches  # noqa: E402
 
@@ -70,6 +77,55 @@ def tray_items(desk: object, clock: FakeClock) -> None:
                         category="network"))
     intake.receive(alerts, "A. Novak")
     intake.receive(alerts[:1] * 4, "A. Novak")  # the disk alert kept firing
+
+
+BOARD = (1920, 1080)
+FIVE_METRES = (480, 270)  # 25 %
+DESK_C = "0199c0de-desk-c"  # a desk that went dark six minutes before the shot
+
+
+def ladders_in_flight(desk: Any, now: datetime) -> None:
+    """Two ladders for the board: this desk's at tier 2 (its next tier still ahead), and one
+    that desk C took over and then went dark with (the board marks it STALE, as of C's last
+    contact). Hand-written steps: the demo journal has no pager."""
+    journal = desk.journal
+    cards = {c.number: c for c in desk.cards.open_cards()}
+
+    def step(number: str, tier: int, ago: int, who: str, phone: str) -> NewEntry:
+        return NewEntry(cards[number].id, "ladder.step", {
+            "tier": tier, "attempt": 1, "due": (now - timedelta(minutes=ago)).isoformat(),
+            "who": who, "to": {"sms": phone, "voice": phone}})
+
+    journal.write([step("B-0008", 1, 5, "Hannes Richter", "+447700900130"),
+                   step("B-0008", 2, 1, "Gerda Bauer", "+447700900132"),
+                   step("B-0013", 1, 9, "Robert Sommer", "+447700900148"),
+                   NewEntry(cards["B-0013"].id, "ladder.taken_over",
+                            {"from": journal.desk_id, "to": DESK_C})], "ladder")
+
+
+def wallboard(desk: Any, clock: FakeClock, full_size: Path, small: Path) -> list[Path]:
+    from app.ui.wallboard import WallboardWindow
+
+    now = clock.now()
+    ladders_in_flight(desk, now)
+    me = desk.journal.desk_id
+    sync = SyncFacts(last_sync=now - timedelta(seconds=12), desks=[
+        DeskLink("A", now - timedelta(seconds=4), "0199a0de-desk-a"),
+        DeskLink("B", now - timedelta(seconds=12), me),
+        DeskLink("C", now - timedelta(minutes=6), DESK_C)])
+    facts = DeskFacts(desk)
+    board = WallboardWindow(desk, DeskEvents(clock), shifts=desk.shifts, sync=lambda: sync,
+                            on_call=facts.on_call, escalations=facts.escalations)
+    board.resize(*BOARD)
+    board.refresh()
+    full = board.grab()
+    full.save(str(full_size))
+    # Rendered at full size, then shrunk: a board drawn at 480x270 would lay out its text for
+    # that size instead, which says nothing about a 1920x1080 screen seen from afar.
+    full.scaled(*FIVE_METRES, Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation).save(str(small))
+    board.close()
+    return [full_size, small]
 
 
 def settle(app: QApplication) -> None:
@@ -138,9 +194,12 @@ def main() -> int:
         settle(app)
         window.grab().save(str(out / "tray.png"))
         saved.append("tray.png")
-        window.close()
+        window.hide()  # not close(): with P1s open, close() asks "Quit anyway?" and waits
+        # The 25 % board sits in docs/ beside wallboard.png (or in OUT_DIR when one is given).
+        small = (out if len(sys.argv) > 1 else out.parent) / "wallboard-25.png"
+        boards = wallboard(desk, clock, out / "wallboard.png", small)
         desk.close()
-    print("saved", ", ".join(str(out / name) for name in saved))
+    print("saved", ", ".join([*(str(out / name) for name in saved), *map(str, boards)]))
     return 0
 
 

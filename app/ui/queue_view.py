@@ -17,10 +17,11 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QRect,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -86,14 +87,51 @@ class _FitOnResize(QObject):
 
 
 class KeepUrgencyColours(QStyledItemDelegate):
-    """Draws the selected row without covering the priority and clock colours: the card the
-    dispatcher is on is the last one whose breach should be hidden by a selection highlight."""
+    """Every cell of the queue. The selected row is drawn without covering the priority and
+    clock colours: the card the dispatcher is on is the last one whose breach a selection
+    highlight should hide. Qt's own focus marker, a faint box round one cell, is left out:
+    the table draws a ring round the whole current row instead (QueueTable)."""
 
     def initStyleOption(self, option: QStyleOptionViewItem,  # noqa: N802 - Qt's name
                         index: QModelIndex | QPersistentModelIndex) -> None:
         super().initStyleOption(option, index)
         if option.backgroundBrush.style() != Qt.BrushStyle.NoBrush:
             option.state &= ~QStyle.StateFlag.State_Selected
+        option.state &= ~QStyle.StateFlag.State_HasFocus
+
+
+class QueueTable(QTableView):
+    """The queue's table. While it has the keyboard, the current row wears a focus ring: a
+    black band with a white one inside (style.FOCUS_RING_*), so it reads on any of the row's
+    colours, a P1's red as much as a selected row's blue. Drawn once per paint over the cells
+    (a per-cell delegate would cost Python calls on every cell of every repaint)."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        super().paintEvent(event)
+        row = self.currentIndex().row()
+        if row < 0 or not self.hasFocus():
+            return
+        header = self.horizontalHeader()
+        rect = QRect(-self.horizontalOffset(), self.rowViewportPosition(row),
+                     header.length(), self.rowHeight(row))
+        painter = QPainter(self.viewport())
+        for width, colour in zip(style.FOCUS_RING_WIDTHS,
+                                 (style.FOCUS_RING_OUTER, style.FOCUS_RING_INNER), strict=True):
+            painter.fillRect(rect.left(), rect.top(), rect.width(), width, colour)
+            painter.fillRect(rect.left(), rect.bottom() - width + 1, rect.width(), width, colour)
+            painter.fillRect(rect.left(), rect.top(), width, rect.height(), colour)
+            painter.fillRect(rect.right() - width + 1, rect.top(), width, rect.height(), colour)
+            rect.adjust(width, width, -width, -width)  # the white band inside the black
+        painter.end()
+
+    def currentChanged(self, current: QModelIndex | QPersistentModelIndex,  # noqa: N802
+                       previous: QModelIndex | QPersistentModelIndex) -> None:
+        super().currentChanged(current, previous)
+        # The ring spans the row: Qt repaints only the current cell when it moves.
+        for index in (previous, current):
+            if index.isValid():
+                self.viewport().update(0, self.rowViewportPosition(index.row()),
+                                       self.viewport().width(), self.rowHeight(index.row()))
 
 
 class QueueView(QWidget):
@@ -128,7 +166,7 @@ class QueueView(QWidget):
             filters.addWidget(box, 1)
         filters.addWidget(self.count)
 
-        self.table = QTableView()
+        self.table = QueueTable()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -150,8 +188,7 @@ class QueueView(QWidget):
         self.table.viewport().installEventFilter(_FitOnResize(self))
         self.fit_columns()
         self._keep_colours = KeepUrgencyColours(self.table)
-        for column in (0, *CLOCK_COLUMNS):
-            self.table.setItemDelegateForColumn(column, self._keep_colours)
+        self.table.setItemDelegate(self._keep_colours)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
 
         self.empty = QLabel()

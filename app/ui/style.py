@@ -54,6 +54,12 @@ ERROR_CSS = "background: #fde7e7; color: #8c1d18; border: 1px solid #e3a6a3; pad
 INFO_CSS = "background: #e8f0fe; color: #174ea6; border: 1px solid #aecbfa; padding: 6px;"
 LOCAL_ONLY_CSS = "color: #7a4b00; font-weight: bold;"
 BREACH_LINE = QBrush(QColor("#a50e0e"))
+#: The queue's focus marker (queue_view.QueueTable): a black band round the current row with a
+#: white one inside it, so one of the two stands out (AA) on whatever the row is painted in,
+#: a P1 badge's red or a breached clock as much as the plain base or a selected row's blue.
+FOCUS_RING_OUTER = QColor("#000000")
+FOCUS_RING_INNER = QColor("#ffffff")
+FOCUS_RING_WIDTHS = (2, 1)  # pixels: the black band, then the white one inside it
 
 
 #: The smallest body type the window uses, whatever the desktop's default (often 9-10 pt):

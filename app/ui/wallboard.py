@@ -6,7 +6,9 @@ the cached cards and probes the journal. The widget paints the `BoardView` itsel
 when something visible changed: the "as of" clock repaints its own corner, nothing else
 flickers. Every size is derived from the window height, so a laptop and a 4K screen show the
 same board. The facts other parts own (sync, rota, ladders) come in as optional callables
-polled on each tick; they must be cheap (return what the owner already holds).
+polled on each tick; they must be cheap (return what the owner already holds). Which desk runs
+each ladder in flight is read from the journal here (a few cards, with the slow facts): with
+the desks' last contacts in the sync facts, it tells a dark desk's ladder from a live one.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFontMetrics, QKeyEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
 from app.application import Desk
+from app.errors import DeskError
+from app.loaders import load_ladder
 from app.models.projection import CardState
 from app.services.cards.card import Card
+from app.services.escalation.ladder import Ladder
+from app.services.escalation.state import derive
 from app.services.handover.facts import EscalationLine, OnCallLine, SyncFacts
 from app.services.handover.service import HandoverService
 from app.services.handover.shifts import ShiftPlan
@@ -32,21 +38,17 @@ from app.services.intake.maintenance import Window
 from app.services.measures.metrics import local_midnight
 from app.services.measures.reviews import Review, review_of, review_pending
 from app.ui.events import DeskEvents
-from app.ui.wallboard_view import BoardView, build_view
+from app.ui.wallboard_paint import BG, DIM, PANEL, TEXT, BoardPainter
+from app.ui.wallboard_view import BoardView, LadderDesks, LadderRow, build_view
 
 log = logging.getLogger(__name__)
 
-BG = QColor("#0d1117")
-PANEL = QColor("#161b22")
-TEXT = QColor("#f0f3f6")
-DIM = QColor("#aab4bf")
 RED = QColor("#ff6b6b")
 AMBER = QColor("#ffb020")
 GREEN = QColor("#4cd37a")
 PRIORITY_BG = {"P1": QColor("#d7263d"), "P2": QColor("#f08a24"), "P3": QColor("#3b82f6"),
                "P4": QColor("#6b7280")}
 STATE_COLOR = {"breached": RED, "soon": AMBER, "unacknowledged": TEXT}
-FONT = "DejaVu Sans"
 FACTS_EVERY = timedelta(seconds=15)
 
 
@@ -72,10 +74,12 @@ class WallboardWindow(QWidget):
         # The slow facts (handover state, rota, ladders: journal reads across every open
         # card) are read after a change or every FACTS_EVERY, not on every 1-second tick;
         # the clocks and the link state still move each second.
-        self._facts: tuple[Any, Any, Any] = (None, None, None)
+        self._facts: tuple[Any, Any, Any, Any] = (None, None, None, None)
         self._facts_at: datetime | None = None
+        self._ladder: Ladder | None = None  # the ladder file, read once
         self.view: BoardView | None = None
         self.repaints = 0
+        self.cut: list[str] = []
         self.setWindowTitle("Dispatch Desk wallboard")
         self.setCursor(Qt.CursorShape.BlankCursor)  # nothing to click: no pointer in the way
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -138,16 +142,36 @@ class WallboardWindow(QWidget):
         self._facts_at = None
         self.refresh()
 
-    def _slow_facts(self, now: datetime) -> tuple[Any, Any, Any]:
+    def _slow_facts(self, now: datetime) -> tuple[Any, Any, Any, Any]:
         if self._facts_at is None or now - self._facts_at >= FACTS_EVERY or now < self._facts_at:
             open_cards = [c for c in self._cards.values() if c.is_open]
+            escalations = self._escalations() if self._escalations else None
             self._facts = (
                 self._handover.status(now, open_cards) if self._handover else None,
                 self._on_call_source(now) if self._on_call_source else None,
-                self._escalations() if self._escalations else None,
+                escalations,
+                self._ladder_desks(escalations),
             )
             self._facts_at = now
         return self._facts
+
+    def _ladder_desks(self, lines: Mapping[str, EscalationLine] | None) -> LadderDesks | None:
+        """Which desk runs each ladder in flight (its owner, after any takeover), derived from
+        the journal as the ladder itself does; None when there is no store to have other
+        desks, or the ladder cannot be read (the lines then show without a freshness mark)."""
+        if not lines or self._sync is None:
+            return None
+        journal = self.desk.journal
+        try:
+            if self._ladder is None:
+                self._ladder = load_ladder(self.desk.settings.ladder)
+            owners = {card_id: derive(journal.card(card_id), journal.entries(card_id),
+                                      self._ladder).owner
+                      for card_id, line in lines.items() if line.in_flight}
+        except DeskError as exc:
+            log.warning("wallboard: which desk runs each ladder is unknown: %s", exc)
+            return None
+        return LadderDesks(journal.desk_id, owners)
 
     def _probe(self) -> None:
         """One cheap read a second: a journal that cannot be read makes the board STALE."""
@@ -160,12 +184,13 @@ class WallboardWindow(QWidget):
     def refresh(self) -> None:
         self._probe()
         now = self.desk.clock.now()
-        handover, on_call, escalations = self._slow_facts(now)
+        handover, on_call, escalations, ladder_desks = self._slow_facts(now)
         view = build_view(
             cards=list(self._cards.values()), rules=self.desk.rules, now=now,
             loaded_at=self._loaded_at, handover=handover,
             sync=self._sync() if self._sync else None,
-            on_call=on_call, escalations=escalations, tray=self._tray, windows=self._windows,
+            on_call=on_call, escalations=escalations, ladder_desks=ladder_desks,
+            tray=self._tray, windows=self._windows,
             reviews=self._reviews.values(),
         )
         old, self.view = self.view, view
@@ -184,20 +209,6 @@ class WallboardWindow(QWidget):
         u = self._unit()
         return QRect(int(self.width() * 0.62), 0, int(self.width() * 0.38), int(3 * u))
 
-    def _font(self, size: float, bold: bool = False) -> QFont:
-        font = QFont(FONT)
-        font.setPixelSize(max(6, int(size)))
-        font.setBold(bold)
-        return font
-
-    def _text(self, p: QPainter, rect: QRect, text: str, size: float, color: QColor,
-              bold: bool = False, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> None:
-        font = self._font(size, bold)
-        p.setFont(font)
-        p.setPen(color)
-        elided = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, rect.width())
-        p.drawText(rect, int(align | Qt.AlignmentFlag.AlignVCenter), elided)
-
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         view = self.view
         if view is None:
@@ -205,13 +216,15 @@ class WallboardWindow(QWidget):
         p = QPainter(self)
         p.fillRect(self.rect(), BG)
         u = self._unit()
+        b = BoardPainter(p, u)
         w, h = self.width(), self.height()
         pad = int(u * 0.6)
-        self._header(p, view, u, w, pad)
+        self._header(b, view, w, pad)
         left = QRect(pad, int(3.4 * u), int(w * 0.6) - pad, h - int(3.4 * u) - pad)
         right = QRect(int(w * 0.6) + pad, int(3.4 * u), int(w * 0.4) - 2 * pad, left.height())
-        self._risk(p, view, u, left)
-        self._side(p, view, u, right)
+        self._risk(b, view, left)
+        self._side(b, view, right)
+        self.cut = b.cut  # what had to be cut after all (a test looks: it should be none)
         if view.stale:  # a stale board must never look calm: a red frame round everything
             pen = p.pen()
             pen.setColor(RED)
@@ -222,136 +235,139 @@ class WallboardWindow(QWidget):
                                             -int(u * 0.2)))
         p.end()
 
-    def _header(self, p: QPainter, view: BoardView, u: float, w: int, pad: int) -> None:
-        p.fillRect(QRect(0, 0, w, int(3 * u)), PANEL)
+    def _header(self, b: BoardPainter, view: BoardView, w: int, pad: int) -> None:
+        u = b.u
+        b.p.fillRect(QRect(0, 0, w, int(3 * u)), PANEL)
         site = self._handover.plan.site if self._handover else "Dispatch Desk"
-        self._text(p, QRect(pad, 0, int(w * 0.3), int(3 * u)), site, 1.3 * u, TEXT, True)
+        b.text(QRect(pad, 0, int(w * 0.3) - pad, int(3 * u)), site, 1.3 * u, TEXT, True,
+               fit=True)
         band = QRect(int(w * 0.3), int(0.4 * u), int(w * 0.32), int(2.2 * u))
         if view.handover_pending:
-            p.fillRect(band, AMBER)
-        self._text(p, band.adjusted(pad, 0, -pad, 0), view.handover, 1.2 * u,
-                   BG if view.handover_pending else DIM, view.handover_pending,
-                   Qt.AlignmentFlag.AlignHCenter)
+            b.p.fillRect(band, AMBER)
+        b.text(band.adjusted(pad, 0, -pad, 0), view.handover, 1.2 * u,
+               BG if view.handover_pending else DIM, view.handover_pending,
+               Qt.AlignmentFlag.AlignHCenter, fit=True)
         clock = self._clock_rect().adjusted(pad, 0, -pad, 0)
-        p.fillRect(self._clock_rect(), RED if view.stale else PANEL)
+        b.p.fillRect(self._clock_rect(), RED if view.stale else PANEL)
         label = f"STALE · as of {view.as_of}" if view.stale else f"as of {view.as_of}"
-        self._text(p, clock, label, 1.6 * u, TEXT, True, Qt.AlignmentFlag.AlignRight)
+        b.text(clock, label, 1.6 * u, TEXT, True, Qt.AlignmentFlag.AlignRight, fit=True)
 
-    def _risk(self, p: QPainter, view: BoardView, u: float, area: QRect) -> None:
+    def _risk(self, b: BoardPainter, view: BoardView, area: QRect) -> None:
+        u = b.u
         y = area.top()
         title = "NEEDS ACTION" if view.rows else "NEEDS ACTION: nothing unacknowledged or at risk"
-        self._text(p, QRect(area.left(), y, area.width(), int(1.8 * u)), title, 1.1 * u, DIM, True)
+        b.text(QRect(area.left(), y, area.width(), int(1.8 * u)), title, 1.1 * u, DIM, True,
+               fit=True)
         y += int(2 * u)
+        lines = view.escalations
+        ladders = ([LadderRow("no ladder data at this desk")] if lines is None
+                   else _two_lines_when_stale(lines) or [LadderRow("none")])
+        # Room is kept for the ladders in flight (up to four lines) under the cards at risk.
+        below = int(2.4 * u) + int(1.5 * u) * min(4, len(ladders)) + int(1.8 * u)
         row_h = int(2.3 * u)
-        room = max(0, (area.bottom() - y - int(5 * u)) // row_h)
+        room = max(1, (area.bottom() - y - below) // row_h)
         for row in view.rows[:room]:
-            p.fillRect(QRect(area.left(), y, area.width(), row_h - int(0.3 * u)), PANEL)
-            pill = QRect(area.left(), y, int(2.6 * u), row_h - int(0.3 * u))
-            p.fillRect(pill, PRIORITY_BG.get(row.priority, DIM))
-            self._text(p, pill, row.priority, 1.3 * u, TEXT, True, Qt.AlignmentFlag.AlignHCenter)
+            p_h = row_h - int(0.3 * u)
+            b.p.fillRect(QRect(area.left(), y, area.width(), p_h), PANEL)
+            pill = QRect(area.left(), y, int(2.6 * u), p_h)
+            b.p.fillRect(pill, PRIORITY_BG.get(row.priority, DIM))
+            b.text(pill, row.priority, 1.3 * u, TEXT, True, Qt.AlignmentFlag.AlignHCenter,
+                   fit=True)
             x = pill.right() + int(0.6 * u)
-            self._text(p, QRect(x, y, int(5.2 * u), row_h), row.number, 1.2 * u, TEXT, True)
-            state_w = int(area.width() * 0.45)
-            self._text(p, QRect(area.right() - state_w, y, state_w - int(0.5 * u), row_h),
-                       row.text, 1.15 * u, STATE_COLOR[row.state], True,
-                       Qt.AlignmentFlag.AlignRight)
+            b.text(QRect(x, y, int(5.2 * u), row_h), row.number, 1.2 * u, TEXT, True, fit=True)
+            # The state takes what it needs (up to 55 %); the symptom the rest, elided last.
+            need = QFontMetrics(b.font(1.15 * u, True)).horizontalAdvance(row.text) + int(u)
+            state_w = min(need, int(area.width() * 0.55))
+            b.text(QRect(area.right() - state_w, y, state_w - int(0.5 * u), row_h), row.text,
+                   1.15 * u, STATE_COLOR[row.state], True, Qt.AlignmentFlag.AlignRight, fit=True)
             what = QRect(x + int(5.4 * u), y, area.right() - state_w - x - int(5.6 * u), row_h)
-            self._text(p, what, row.what, 1.05 * u, DIM)
+            b.text(what, row.what, 1.05 * u, DIM)
             y += row_h
         hidden = view.more + max(0, len(view.rows) - room)
         if hidden:
-            self._text(p, QRect(area.left(), y, area.width(), int(1.6 * u)),
-                       f"+ {hidden} more at risk", 1.1 * u, AMBER, True)
+            b.text(QRect(area.left(), y, area.width(), int(1.6 * u)),
+                   f"+ {hidden} more at risk", 1.1 * u, AMBER, True)
             y += int(1.8 * u)
         y += int(0.6 * u)
-        self._text(p, QRect(area.left(), y, area.width(), int(1.6 * u)), "ESCALATIONS IN FLIGHT",
-                   1.0 * u, DIM, True)
+        b.text(QRect(area.left(), y, area.width(), int(1.6 * u)), "ESCALATIONS IN FLIGHT",
+               1.0 * u, DIM, True)
         y += int(1.7 * u)
-        lines = view.escalations
-        shown = ["no ladder data at this desk"] if lines is None else list(lines) or ["none"]
-        for line in shown[: max(1, (area.bottom() - y) // int(1.5 * u))]:
-            self._text(p, QRect(area.left(), y, area.width(), int(1.5 * u)), line, 1.05 * u,
-                       AMBER if lines else DIM)
+        fits = max(1, (area.bottom() - y) // int(1.5 * u))
+        if len(ladders) > fits:  # the last line says what did not fit, never a silent cut
+            left = sum(1 for r in ladders[fits - 1:] if not r.text.startswith(" "))
+            ladders = [*ladders[:fits - 1], LadderRow(f"+ {left} more")]
+        for line in ladders:
+            # A dark desk's ladder in red (its last known tier is not where it stands now),
+            # shrunk rather than cut: "STALE, as of" is at the end of the line.
+            b.text(QRect(area.left(), y, area.width(), int(1.5 * u)), line.text, 1.05 * u,
+                   (RED if line.stale else AMBER) if lines else DIM, line.stale, fit=True)
             y += int(1.5 * u)
 
-    def _tiles(self, p: QPainter, u: float, area: QRect, y: int,
-               tiles: Sequence[tuple[str, QColor, QColor]], size: float, per_row: int = 4
-               ) -> int:
-        """Rows of tiles (text, band or fill colour, text colour; BG as text colour means a
-        filled tile)."""
-        tile_w = area.width() // per_row
-        for i, (text, band, color) in enumerate(tiles):
-            row, col = divmod(i, per_row)
-            tile = QRect(area.left() + col * tile_w, y + row * int(3.0 * u),
-                         tile_w - int(0.4 * u), int(2.7 * u))
-            p.fillRect(tile, PANEL if color is not BG else band)
-            p.fillRect(QRect(tile.left(), tile.top(), tile.width(), int(0.35 * u)), band)
-            self._text(p, tile.adjusted(int(0.2 * u), int(0.3 * u), -int(0.2 * u), 0), text,
-                       size, TEXT if color is BG else color, True, Qt.AlignmentFlag.AlignHCenter)
-        rows = max(1, -(-len(tiles) // per_row))
-        return y + rows * int(3.0 * u) + int(0.2 * u)
-
-    def _label(self, p: QPainter, u: float, area: QRect, y: int, label: str) -> int:
-        self._text(p, QRect(area.left(), y, area.width(), int(1.5 * u)), label, 1.0 * u, DIM,
-                   True)
-        return y + int(1.6 * u)
-
-    def _side(self, p: QPainter, view: BoardView, u: float, area: QRect) -> None:
-        y = self._label(p, u, area, area.top(), "OPEN BY PRIORITY")
-        y = self._tiles(p, u, area, y, [(f"{prio} {count}", PRIORITY_BG[prio], TEXT)
-                                        for prio, count in view.counts], 1.6 * u)
+    def _side(self, b: BoardPainter, view: BoardView, area: QRect) -> None:
+        u = b.u
+        y = b.label(area, area.top(), "OPEN BY PRIORITY")
+        y = b.tiles(area, y, [(f"{prio} {count}", PRIORITY_BG[prio], TEXT)
+                              for prio, count in view.counts], 1.6 * u)
         # Unassigned cards and untriaged intakes side by side: both are work nobody holds.
         half = QRect(area.left(), area.top(), area.width() // 2, area.height())
-        self._pair(p, u, half, y, "UNASSIGNED", view.unassigned,
-                   AMBER if view.unassigned != "0" else TEXT)
-        y = self._pair(p, u, half.translated(area.width() // 2, 0), y, "TRAY (untriaged)",
-                       view.tray, AMBER if view.tray_waiting else TEXT)
-        y = self._label(p, u, area, y, "DESK LINKS")
+        b.pair(half, y, "UNASSIGNED", view.unassigned,
+               AMBER if view.unassigned != "0" else TEXT)
+        y = b.pair(half.translated(area.width() // 2, 0), y, "TRAY (untriaged)",
+                   view.tray_count, AMBER if view.tray_waiting else TEXT)
+        if view.maintenance:  # its own line: squeezed beside the count it was unreadable
+            b.text(QRect(area.left(), y - int(0.3 * u), area.width(), int(1.4 * u)),
+                   view.maintenance, 1.0 * u, AMBER, fit=True)
+            y += int(1.3 * u)
+        y = b.label(area, y, "DESK LINKS")
         if view.desks:
             # A stale desk is a filled red tile: the one thing on the right that must shout.
-            y = self._tiles(p, u, area, y, [
+            y = b.tiles(area, y, [
                 (f"{d.desk} {d.text}", RED if d.stale else GREEN, BG if d.stale else TEXT)
                 for d in view.desks], 1.0 * u, per_row=3)
         else:
-            self._text(p, QRect(area.left(), y, area.width(), int(1.5 * u)),
-                       "this desk only (no sync)", 1.1 * u, DIM)
+            b.text(QRect(area.left(), y, area.width(), int(1.5 * u)),
+                   "this desk only (no sync)", 1.1 * u, DIM)
             y += int(1.9 * u)
         if view.alerts:
             # Sync hazards shout like a stale desk: this desk's data or clock is not to trust.
-            y = self._tiles(p, u, area, y, [(a, RED, BG) for a in view.alerts], 1.0 * u,
-                            per_row=3)
-        y = self._label(p, u, area, y, "SLA MET TODAY (reaction and recovery)")
-        y = self._tiles(p, u, area, y, [(f"{prio} {share}", PRIORITY_BG[prio], TEXT)
-                                        for prio, share in view.compliance], 1.15 * u)
-        y = self._pair(p, u, area, y, "REACTION TODAY", view.reaction, TEXT)
+            y = b.tiles(area, y, [(a, RED, BG) for a in view.alerts], 1.0 * u, per_row=3)
+        # The day's reaction times share the SLA's label line: the rota needs the rows below.
+        y = b.label(area, y, f"SLA MET TODAY · reaction {view.reaction}")
+        y = b.tiles(area, y, [(f"{prio} {share}", PRIORITY_BG[prio], TEXT)
+                              for prio, share in view.compliance], 1.15 * u)
         if view.reviews_overdue:
-            y = self._pair(p, u, area, y, "POST-INCIDENT REVIEWS OVERDUE", view.reviews_overdue,
-                           AMBER)
-        y = self._list(p, u, area, y, "ON CALL NOW", view.on_call_now)
-        self._list(p, u, area, y, "ON CALL NEXT", view.on_call_next)
+            y = b.inline(area, y, "REVIEWS OVERDUE", view.reviews_overdue, AMBER)
+        self._rota(b, view, area, y)
 
-    def _pair(self, p: QPainter, u: float, area: QRect, y: int, label: str, value: str,
-              color: QColor) -> int:
-        self._text(p, QRect(area.left(), y, area.width(), int(1.5 * u)), label, 1.0 * u, DIM, True)
-        # Shrunk to fit rather than cut off: two pairs share a row (unassigned and the tray).
-        width = QFontMetrics(self._font(1.5 * u, True)).horizontalAdvance(value)
-        room = area.width() * 0.94  # a gap to the pair beside it; font sizes step unevenly
-        size = 1.5 * u if width <= room else 1.5 * u * room / width
-        self._text(p, QRect(area.left(), y + int(1.4 * u), area.width(), int(1.9 * u)), value,
-                   size, color, True)
-        return y + int(3.4 * u)
+    def _rota(self, b: BoardPainter, view: BoardView, area: QRect, y: int) -> None:
+        """Who is on call now and next, in what room is left: "now" first, "next" at least
+        one line; each list ends in "+ N more" when it does not fit."""
+        u = b.u
+        line_h = 1.25 * u
+        now = ["no rota data"] if view.on_call_now is None else list(view.on_call_now) or [
+            "nobody"]
+        nxt = ["no rota data"] if view.on_call_next is None else list(view.on_call_next) or [
+            "nobody"]
+        lines = int((area.bottom() - y - 2 * int(1.6 * u) - int(0.4 * u)) // line_h)
+        # "Next" gets a third of the room if it needs it, "now" the rest, and what "now" does
+        # not need goes back to "next".
+        now_room = min(len(now), max(1, lines - max(1, min(len(nxt), lines // 3))))
+        next_room = max(1, lines - now_room)
+        y = b.listing(area, y, "ON CALL NOW", now, now_room, 1.0 * u,
+                      TEXT if view.on_call_now else DIM, line_h)
+        b.listing(area, y + int(0.4 * u), "ON CALL NEXT", nxt, next_room, 1.0 * u,
+                  TEXT if view.on_call_next else DIM, line_h)
 
-    def _list(self, p: QPainter, u: float, area: QRect, y: int, label: str,
-              lines: Sequence[str] | None) -> int:
-        self._text(p, QRect(area.left(), y, area.width(), int(1.5 * u)), label, 1.0 * u, DIM, True)
-        y += int(1.5 * u)
-        for line in (["no rota data"] if lines is None else list(lines) or ["nobody"])[:3]:
-            if y + int(1.35 * u) > area.bottom():
-                break
-            self._text(p, QRect(area.left(), y, area.width(), int(1.35 * u)), line, 1.05 * u,
-                       TEXT if lines else DIM)
-            y += int(1.35 * u)
-        return y + int(0.4 * u)
+
+def _two_lines_when_stale(rows: Sequence[LadderRow]) -> list[LadderRow]:
+    """A dark desk's ladder on two lines, its STALE mark on the second: on one line it had to
+    shrink past reading from across the room."""
+    out = []
+    for row in rows:
+        head, mark, tail = row.text.partition(" · ")
+        out.extend([LadderRow(head, True), LadderRow("    " + tail, True)] if row.stale and mark
+                   else [row])
+    return out
 
 
 def _without_clock(view: BoardView) -> BoardView:

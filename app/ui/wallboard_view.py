@@ -6,6 +6,11 @@ Risk first, not volume: unacknowledged cards and those breaching soon relative t
 SLA lead the board; counts are secondary. Times are minute-grained on purpose: a countdown
 that changes every second draws the eye from across the room for no reason, and costs a
 repaint per second.
+
+Nothing old is shown as current. A ladder run by another desk is only as fresh as that desk's
+last contact with the store: when that is older than the takeover limit (`ladder_runner`, 2
+minutes) its line says "ladder on desk B — STALE, as of 09:11" instead of a plan, and a next
+tier whose time has passed is said as past ("was due 09:13"), never as what comes next.
 """
 
 from __future__ import annotations
@@ -18,13 +23,21 @@ from zoneinfo import ZoneInfo
 from app.protocol.text import for_display
 from app.services.cards.card import Card
 from app.services.cards.rules import PRIORITIES, DispatchRules
-from app.services.handover.facts import STALE_AFTER, EscalationLine, OnCallLine, SyncFacts
+from app.services.escalation.runner import ladder_runner
+from app.services.handover.facts import (
+    STALE_AFTER,
+    DeskLink,
+    EscalationLine,
+    OnCallLine,
+    SyncFacts,
+)
 from app.services.handover.service import HandoverStatus
 from app.services.handover.sheet import hm
 from app.services.intake import TrayItem
 from app.services.intake.maintenance import Window
 from app.services.measures.metrics import by_risk, day_metrics, minutes
 from app.services.measures.reviews import Review, overdue_reviews
+from app.services.roster.verification import UNVERIFIED_MARK
 
 MAX_ROWS = 12
 
@@ -46,13 +59,20 @@ class DeskRow:
 
 
 @dataclass(frozen=True)
+class LadderRow:
+    text: str
+    #: Run by a desk gone dark: its last known state, "as of" its last contact.
+    stale: bool = False
+
+
+@dataclass(frozen=True)
 class BoardView:
     as_of: str  # "02:14:07": when the data shown was last known good
     stale: bool
     stale_reason: str
     rows: tuple[RiskRow, ...]
     more: int  # risk rows that did not fit
-    escalations: tuple[str, ...] | None  # None: no ladder data at this desk
+    escalations: tuple[LadderRow, ...] | None  # None: no ladder data at this desk
     counts: tuple[tuple[str, int], ...]
     unassigned: str
     compliance: tuple[tuple[str, str], ...]
@@ -64,9 +84,14 @@ class BoardView:
     desks: tuple[DeskRow, ...]
     #: Sync hazards in a few words (desk clock off, entries refused or set aside).
     alerts: tuple[str, ...] = ()
-    #: The triage tray: "3 · oldest 12 min" ("0" when empty, "-" when it cannot be read).
+    #: The triage tray and the maintenance windows on now, in one line for text front ends:
+    #: "3 · oldest 12 min · maintenance: core switch until 03:00".
     tray: str = "-"
     tray_waiting: bool = False
+    #: The same two apart, as the board draws them: "3 · oldest 12 min" ("0" when empty, "-"
+    #: when it cannot be read) and "maintenance: core switch until 03:00" ("" for none).
+    tray_count: str = "-"
+    maintenance: str = ""
     #: Post-incident reviews overdue (measures/reviews.py); '' when there are none.
     reviews_overdue: str = ""
 
@@ -96,17 +121,41 @@ def _risk_rows(cards: Sequence[Card], rules: DispatchRules, now: datetime
     return rows
 
 
+@dataclass(frozen=True)
+class LadderDesks:
+    """Who runs each ladder, for judging whether what this desk knows of it is current."""
+
+    me: str  # this desk's id
+    owners: Mapping[str, str]  # card id -> the desk id that runs its ladder
+
+
+def _ladder_row(line: EscalationLine, number: str, desks: LadderDesks | None,
+                links: Mapping[str, DeskLink], tz: ZoneInfo, now: datetime) -> LadderRow:
+    head = f"{number} tier {line.tier}/{line.tiers}: paged {line.paged}"
+    owner = desks.owners.get(line.card_id, "") if desks else ""
+    beats = {desk_id: link.last_seen for desk_id, link in links.items() if link.last_seen}
+    if desks and owner and ladder_runner(owner, desks.me, beats, now) != owner:
+        # The desk running it has been silent past the takeover limit: where its ladder
+        # really is (a tier or two further, acknowledged) is not known here.
+        link = links.get(owner)
+        seen = link.last_seen if link else None
+        as_of = f"as of {hm(seen, tz, now)}" if seen else "never heard from"
+        return LadderRow(f"{head} · ladder on desk {link.desk if link else owner[:8]} "
+                         f"— STALE, {as_of}", True)
+    due = line.next_tier_at
+    nxt = "" if due is None else (f", next tier {hm(due, tz, now)}" if due > now
+                                  else f", next tier was due {hm(due, tz, now)}")
+    return LadderRow(head + nxt)
+
+
 def _escalations(lines: Mapping[str, EscalationLine] | None, numbers: Mapping[str, str],
-                 tz: ZoneInfo, now: datetime) -> tuple[str, ...] | None:
+                 desks: LadderDesks | None, sync: SyncFacts | None, tz: ZoneInfo,
+                 now: datetime) -> tuple[LadderRow, ...] | None:
     if lines is None:
         return None
-    out = []
-    for line in lines.values():
-        if line.in_flight:
-            nxt = f", next tier {hm(line.next_tier_at, tz, now)}" if line.next_tier_at else ""
-            out.append(f"{numbers.get(line.card_id, '?')} tier {line.tier}/{line.tiers}: "
-                       f"paged {line.paged}{nxt}")
-    return tuple(out)
+    links = {d.desk_id: d for d in (sync.desks if sync else ()) if d.desk_id}
+    return tuple(_ladder_row(line, numbers.get(line.card_id, "?"), desks, links, tz, now)
+                 for line in lines.values() if line.in_flight)
 
 
 def _on_call(lines: Sequence[OnCallLine] | None, nxt: bool, tz: ZoneInfo, now: datetime
@@ -117,6 +166,7 @@ def _on_call(lines: Sequence[OnCallLine] | None, nxt: bool, tz: ZoneInfo, now: d
     return tuple(
         f"{o.group} {o.role}: {o.name} {o.phone}".rstrip()
         + (f" from {hm(o.starts, tz, now)}" if nxt and o.starts else "")
+        + (f" {UNVERIFIED_MARK}" if o.unverified else "")
         for o in picked)
 
 
@@ -150,6 +200,7 @@ def build_view(
     handover: HandoverStatus | None = None, sync: SyncFacts | None = None,
     on_call: Sequence[OnCallLine] | None = None,
     escalations: Mapping[str, EscalationLine] | None = None,
+    ladder_desks: LadderDesks | None = None,
     tray: Sequence[TrayItem] | None = None,
     reviews: Iterable[tuple[Card, Review | None]] = (),
     windows: Sequence[Window] = (),
@@ -173,13 +224,18 @@ def build_view(
          else "-") for p in PRIORITIES)
     text, pending = _handover(handover, tz, now)
     oldest = metrics.oldest_unassigned
+    tray_count = ("-" if tray is None else (
+        f"{len(tray)} · oldest {minutes(now - min(i.received_at for i in tray))}"
+        if tray else "0"))
+    maintenance = maintenance_now(windows, now, tz)
     return BoardView(
         as_of=as_of.astimezone(tz).strftime("%H:%M:%S"),
         stale=bool(stale_reason),
         stale_reason=stale_reason,
         rows=tuple(rows[:MAX_ROWS]),
         more=max(0, len(rows) - MAX_ROWS),
-        escalations=_escalations(escalations, {c.id: c.number for c in cards}, tz, now),
+        escalations=_escalations(escalations, {c.id: c.number for c in cards}, ladder_desks,
+                                 sync, tz, now),
         counts=tuple(metrics.open_by_priority.items()),
         unassigned=(f"{len(metrics.unassigned)} · oldest {minutes(oldest)}" if oldest is not None
                     else "0"),
@@ -192,10 +248,10 @@ def build_view(
         handover_pending=pending,
         desks=desks,
         alerts=tuple(for_display(a) for a in (sync.alerts if sync else ())),
-        tray=("-" if tray is None else (
-            f"{len(tray)} · oldest {minutes(now - min(i.received_at for i in tray))}"
-            if tray else "0")) + maintenance_now(windows, now, tz),
+        tray=tray_count + maintenance,
         tray_waiting=bool(tray),
+        tray_count=tray_count,
+        maintenance=maintenance.removeprefix(" · "),
         reviews_overdue=_reviews(overdue_reviews(reviews, now)),
     )
 

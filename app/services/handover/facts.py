@@ -27,6 +27,8 @@ class OnCallLine:
     until: datetime | None = None  # for "now": when their turn ends
     starts: datetime | None = None  # for "next": when their turn begins
     is_next: bool = False
+    #: Not verified in 30 days (`dispatch-desk roster verify`): the sheet and wallboard say so.
+    unverified: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class DeskLink:
 
     desk: str
     last_seen: datetime | None
+    #: The desk's id (the journal's desk_id, a ladder's owner); "" when not known.
+    desk_id: str = ""
 
     def stale(self, now: datetime, after: timedelta = STALE_AFTER) -> bool:
         return self.last_seen is None or now - self.last_seen > after

@@ -71,7 +71,7 @@ def sync_facts(status: SyncStatus | None, outages: list[tuple[datetime, datetime
         alerts.append(f"{status.refused_open} REFUSED")
     if status.set_aside:
         alerts.append(f"{status.set_aside} SET ASIDE")
-    links = tuple(DeskLink(d.desk_code or d.name, d.last_seen) for d in desks)
+    links = tuple(DeskLink(d.desk_code or d.name, d.last_seen, d.desk_id) for d in desks)
     return SyncFacts(status.last_sync, tuple(outages), desks=links, hazards=tuple(hazards),
                      alerts=tuple(alerts))
 
