@@ -25,6 +25,7 @@ from app.errors import ValidationError
 from app.models.entry import Entry
 from app.protocol.catalogue import COUNTER_MAX
 from app.store import intake_store
+from app.store.authorise import REFUSED_PREFIX, Authoriser
 from app.store.enrol import DeskRecord
 from app.store.tables import card_numbers, desk_counters, entries, renumbers, seq_counter
 from app.sync.protocol import (
@@ -166,10 +167,20 @@ class _Numbers:
         return None if value is None else str(value)
 
 
+def _row(entry: Entry, seq: int, stored_at: str) -> dict[str, Any]:
+    return {"seq": seq, "id": entry.id, "card_id": entry.card_id, "kind": entry.kind,
+            "payload": entry.payload_json(), "hlc": entry.hlc, "desk_id": entry.desk_id,
+            "operator": entry.operator, "schema": entry.schema, "stored_at": stored_at}
+
+
 def store_batch(
-    conn: Connection, checked: list[Entry | PushResult], desk: DeskRecord, now: datetime
+    conn: Connection, checked: list[Entry | PushResult], desk: DeskRecord, now: datetime,
+    authoriser: Authoriser | None = None,
 ) -> PushOutcome:
-    """Store the checked batch inside the caller's write transaction."""
+    """Store the checked batch inside the caller's write transaction. With `authoriser` (a
+    desk's push), each new entry is judged for rights too (app/store/authorise.py): a refused
+    one is stored set aside and answered "rejected" with its seq; the store's own entries
+    come without one."""
     last = int(
         conn.execute(
             select(seq_counter.c.last_seq).where(seq_counter.c.id == 1).with_for_update()
@@ -178,7 +189,9 @@ def store_batch(
     start = last
     known = _known(conn, [e.id for e in checked if isinstance(e, Entry)])
     numbers = _Numbers(conn)
+    judge = authoriser.begin(conn) if authoriser is not None else None
     given: dict[str, tuple[int, Entry]] = {}
+    held_back: dict[str, str] = {}  # id -> why it was refused (stored set aside)
     rows: list[dict[str, Any]] = []
     results: list[PushResult] = []
     stored_at = format_time(now)
@@ -193,28 +206,42 @@ def store_batch(
             if not _same(entry, row):
                 reason = f"id {entry.id} is already stored with other content; entries never change"
                 results.append(PushResult(entry.id, REJECTED, None, reason))
+            elif str(row.set_aside or "").startswith(REFUSED_PREFIX):
+                # Sent again (a retry): still refused, as the first time.
+                results.append(PushResult(entry.id, REJECTED, int(row.seq), row.set_aside))
             else:
                 hint = numbers.renumbered(entry.id) if numbered else None
                 results.append(PushResult(entry.id, DUPLICATE, int(row.seq), None, hint))
             continue
         if entry.id in given:
             seq, first = given[entry.id]
-            if first == entry:
+            if first == entry and entry.id in held_back:
+                results.append(PushResult(entry.id, REJECTED, seq, held_back[entry.id]))
+            elif first == entry:
                 results.append(PushResult(entry.id, DUPLICATE, seq))
             else:
                 reason = f"id {entry.id} comes twice in this batch with other content"
                 results.append(PushResult(entry.id, REJECTED, None, reason))
             continue
+        series = None
         if numbered and desk.desk_code and _series(entry) != desk.desk_code:
             # Checked only for new entries: a desk enrolled again under another code still
             # re-sends its old cards (duplicates) after a store restore.
-            reason = (f"payload.number {entry.payload['number']} is not in this desk's "
+            series = (f"payload.number {entry.payload['number']} is not in this desk's "
                       f"series ({desk.desk_code}-...); a desk numbers only its own cards "
                       "(enrol it again if its desk code changed)")
-            results.append(PushResult(entry.id, REJECTED, None, reason))
-            continue
+            if judge is None or not judge.enforcing:
+                results.append(PushResult(entry.id, REJECTED, None, series))
+                continue
+        refused = series or (judge.verdict(entry) if judge is not None else None)
         last += 1
         given[entry.id] = (last, entry)
+        if refused is not None:
+            # Kept, never applied: stored set aside, so every desk sets aside the same entry.
+            reason = held_back[entry.id] = REFUSED_PREFIX + refused
+            rows.append({**_row(entry, last, stored_at), "set_aside": reason})
+            results.append(PushResult(entry.id, REJECTED, last, reason))
+            continue
         try:
             hint = numbers.claim(entry) if numbered else None
         except ValidationError as exc:
@@ -222,23 +249,13 @@ def store_batch(
             del given[entry.id]
             results.append(PushResult(entry.id, REJECTED, None, exc.message))
             continue
-        rows.append(
-            {
-                "seq": last,
-                "id": entry.id,
-                "card_id": entry.card_id,
-                "kind": entry.kind,
-                "payload": entry.payload_json(),
-                "hlc": entry.hlc,
-                "desk_id": entry.desk_id,
-                "operator": entry.operator,
-                "schema": entry.schema,
-                "stored_at": stored_at,
-            }
-        )
+        rows.append({**_row(entry, last, stored_at), "set_aside": None})
+        if judge is not None:
+            judge.accepted(entry)
         results.append(PushResult(entry.id, STORED, last, None, hint))
     if rows:
         conn.execute(insert(entries), rows)
         conn.execute(update(seq_counter).where(seq_counter.c.id == 1).values(last_seq=last))
-        intake_store.project(conn, rows)  # the doors' keys and open items, in this transaction
+        # the doors' keys and open items, in this transaction (never from a refused entry)
+        intake_store.project(conn, [r for r in rows if r["set_aside"] is None])
     return PushOutcome(tuple(results), numbers.counter(desk.desk_code), last, last - start)

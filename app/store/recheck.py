@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL
 
 from app.errors import ValidationError
 from app.protocol.catalogue import CATALOGUE_VERSION, MAX_STAMP_AHEAD_S
+from app.store.authorise import REFUSED_PREFIX
 from app.store.database import reading, writing
 from app.store.tables import entries, store_meta
 from app.sync.protocol import parse_wire_entry
@@ -96,6 +97,9 @@ def recheck(engine: Engine, url: URL) -> int:
             break
         changes = []
         for row in rows:
+            if str(row.set_aside or "").startswith(REFUSED_PREFIX):
+                marked += 1  # refused for rights when pushed: a newer catalogue changes nothing
+                continue
             reason = verdict(row)
             marked += reason is not None
             if reason != row.set_aside:

@@ -16,7 +16,9 @@ from app.clock import Clock, SystemClock
 from app.errors import SyncError, ValidationError
 from app.models.entry import Entry
 from app.models.quarantine import from_raw
+from app.roles import load_roles
 from app.store import enrol as enrolment
+from app.store.authorise import Authoriser
 from app.store.database import make_store_engine, migrate, parse_db_url, reading, writing
 from app.store.enrol import DeskRecord, Unauthorized
 from app.store.notify import PgListener, Wakeup, announce
@@ -60,6 +62,9 @@ class Store:
         self.engine = make_store_engine(self.url)
         migrate(self.engine, self.url)
         recheck(self.engine, self.url)
+        # The rights every pushed entry is judged by (app/store/authorise.py): the file that
+        # $DISPATCH_DESK_ROLES names, else the shipped app/defaults/roles.toml.
+        self.authoriser = Authoriser(load_roles())
         self.wakeup = Wakeup()
         self._seen: dict[str, datetime] = {}
         self.shared = self.url.get_backend_name() == "postgresql"
@@ -141,7 +146,7 @@ class Store:
             raise ClockSkew(offset)
         checked = check_entries(raw_entries, desk, now)
         with writing(self.engine, self.url) as conn:
-            outcome = store_batch(conn, checked, desk, now)
+            outcome = store_batch(conn, checked, desk, now, self.authoriser)
             if outcome.stored and self.shared:
                 announce(conn, outcome.head)
         if outcome.stored:
