@@ -14,7 +14,7 @@ from typing import Any
 from app.adapters.pager import Pager
 from app.adapters.roster_store import DeskRoster
 from app.adapters.secrets import SecretStore
-from app.adapters.twilio_pager import LoopbackHttpClient, TwilioPager
+from app.adapters.twilio_pager import BaseUrlHttpClient, TwilioPager
 from app.application import Desk
 from app.clock import Clock, SystemClock
 from app.config import Settings
@@ -71,16 +71,22 @@ def build_sync(desk: Desk, secrets: SecretStore | None = None) -> SyncEngine | N
     return open_sync(desk.journal, desk.clock, desk.settings.store_url, secrets)
 
 
-def twilio_pager_from(secrets: Any, api_url: str = "") -> TwilioPager:
+def twilio_pager_from(secrets: Any, api_url: str | Settings = "") -> TwilioPager:
     """A TwilioPager from the credentials in the keyring (``SecretStore``), or a ConfigError
-    saying how to store them; `api_url` (the ``twilio_api_url`` setting) points it at a local
-    stand-in instead of Twilio."""
+    saying how to store them. Given the settings, it honours ``twilio_api_base`` (a stand-in
+    or a test account's proxy), region and edge, and ``twilio_callback_url`` (the store
+    serves the call's keys); a bare string is the API base alone."""
     sid, token, number = (secrets.get(name) for name in TWILIO_SECRETS)
     if not (sid and token and number):
         raise ConfigError("Twilio credentials are not in the keyring; run "
                           "`dispatch-desk ladder set-credentials` first", field="twilio")
-    http = LoopbackHttpClient(api_url) if api_url else None
-    return TwilioPager(sid, token, number, http_client=http)
+    s = api_url if isinstance(api_url, Settings) else None
+    base = (s.twilio_api_base or s.twilio_api_url) if s is not None else str(api_url)
+    http = BaseUrlHttpClient(base) if base else None
+    return TwilioPager(sid, token, number, http_client=http,
+                       callback_url=(s.twilio_callback_url or None) if s else None,
+                       region=s.twilio_region if s else None,
+                       edge=s.twilio_edge if s else None)
 
 
 def build_escalation(desk: Desk, pager: Pager, *, ladder_file: Path | None = None,

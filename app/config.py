@@ -11,14 +11,17 @@ file it came from: a desk whose every entry is refused after the fact loses its 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from platformdirs import user_config_path, user_data_path
 
 from app.adapters.imap import parse_mail_server
+from app.adapters.smtp import SmtpSettings, parse_smtp
 from app.errors import ConfigError
 from app.protocol.catalogue import OPERATOR_MAX
 from app.protocol.text import text_problem
@@ -26,11 +29,16 @@ from app.services.alerts import parse_silenced
 
 APP_NAME = "dispatch-desk"
 ROLES = ("dispatcher", "shift_lead", "service_owner", "l1", "l2", "observer")
-_PATHS = ("journal", "policies", "shifts", "ladder", "intake_rules", "mail_ca_file")
-_TEXTS = ("desk_code", "operator", "role", "store_url", "twilio_api_url", "intake_listen",
-          "mail_server", "mail_user", "mail_folder", "mail_done_folder", "silence")
+_PATHS = ("journal", "policies", "shifts", "ladder", "intake_rules", "mail_ca_file",
+          "message_templates")
+_TEXTS: tuple[str, ...] = (
+    "desk_code", "operator", "role", "store_url", "twilio_api_url", "intake_listen",
+    "mail_server", "mail_user", "mail_folder", "mail_done_folder", "silence")
+# The Twilio client and the answers to pages (issue 12): checked in `_check_twilio`.
+_TEXTS += ("twilio_api_base", "twilio_region", "twilio_edge", "twilio_callback_url")
 _FLAGS = ("auto_register",)
 _NUMBERS = {"font_scale": "1.25", "mail_poll_s": "30"}
+_NUMBERS["reply_poll_s"] = "2"
 
 
 def default_journal() -> Path:
@@ -65,6 +73,21 @@ class Settings:
     #: local stand-in on this machine (http://127.0.0.1:PORT) for drills and tests. Empty:
     #: Twilio itself.
     twilio_api_url: str = ""
+    #: Where the Twilio client sends its REST calls instead of https://api.twilio.com:
+    #: https://HOST (a test account's proxy) or http://127.0.0.1:PORT (a stand-in on this
+    #: machine). Empty: Twilio itself (`twilio_api_url` is the older name of this setting).
+    twilio_api_base: str = ""
+    #: Twilio's region and edge (e.g. "ie1" and "dublin"): the API host becomes
+    #: api.EDGE.REGION.twilio.com. Empty: Twilio's default (US1).
+    twilio_region: str = ""
+    twilio_edge: str = ""
+    #: The store's address as Twilio reaches it (the store's --public-url, e.g.
+    #: https://store.example.org): a voice page's keys (4 acknowledge, 5 escalate, 6 decline)
+    #: are taken there. Empty: the call tells the person to answer the SMS instead.
+    twilio_callback_url: str = ""
+    #: How often SMS replies and call results are read back while a ladder is live (s);
+    #: with none live, every 30 s.
+    reply_poll_s: float = 2.0
     #: Intake rules (TOML): what each integration's alerts become. Default: the shipped rules.
     intake_rules: Path | None = None
     #: The desk's own intake door, HOST:PORT (for example 127.0.0.1:8771), so monitoring on the
@@ -87,6 +110,14 @@ class Settings:
     #: The CA certificate (PEM) the mail server's certificate must chain to, for a server
     #: with its own CA. Empty: the system's CAs. The certificate is always checked.
     mail_ca_file: Path | None = None
+    # -- messages to people who are informed, not paged (app/services/messages) ------------
+    #: The messages file: customer, notice and status texts per kind of work, the time to
+    #: live of each type, the per-number throttle. Default: the shipped, documented one.
+    message_templates: Path | None = None
+    #: E-mail out: the settings file's [smtp] table (host, port, security = starttls | ssl
+    #: | none, user, from, timeout_s); the password is in the keyring (`dispatch-desk
+    #: outbox set-smtp-password`). No host: no e-mail (SMS only).
+    smtp: SmtpSettings = SmtpSettings()
 
     @property
     def journal_path(self) -> Path:
@@ -118,6 +149,7 @@ class Settings:
             raise ConfigError(f"twilio_api_url {twilio[:60]!r}: only a stand-in on this "
                               "machine (http://127.0.0.1:PORT), or empty for Twilio itself",
                               field="twilio_api_url")
+        _check_twilio(self)
         if not 1.0 <= self.mail_poll_s <= 3600.0:
             raise ConfigError("mail_poll_s: use a number of seconds from 1 to 3600",
                               field="mail_poll_s")
@@ -219,4 +251,37 @@ def _settings(values: dict[str, Any]) -> Settings:
     for key in _TEXTS:
         if key in values and not isinstance(values[key], str):
             raise ConfigError(f"{key}: expected text, got {values[key]!r}", field=key)
+    if "smtp" in values and not isinstance(values["smtp"], SmtpSettings):
+        values["smtp"] = parse_smtp(values["smtp"])
     return Settings(**values).validated()
+
+
+_REGION = re.compile(r"^[a-z0-9-]{0,20}$")
+
+
+def _check_twilio(s: Settings) -> None:
+    """The Twilio settings, each refused naming itself: a page that cannot go out at 03:00
+    because of a typo here is worse than a desk that will not start."""
+    base = (s.twilio_api_base or s.twilio_api_url).strip()
+    if base:
+        parts = urlsplit(base)
+        local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.hostname or not (parts.scheme == "https" or local):
+            raise ConfigError(f"twilio_api_base {base[:60]!r}: use https://HOST, or "
+                              "http://127.0.0.1:PORT for a stand-in on this machine",
+                              field="twilio_api_base")
+    for key in ("twilio_region", "twilio_edge"):
+        if not _REGION.match(getattr(s, key)):
+            raise ConfigError(f"{key} {getattr(s, key)[:30]!r}: a Twilio {key[7:]} name such "
+                              "as ie1 or dublin (lower-case letters, digits, -)", field=key)
+    callback = s.twilio_callback_url.strip()
+    if callback:
+        parts = urlsplit(callback)
+        local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")
+        if not parts.hostname or not (parts.scheme == "https" or local) or parts.query:
+            raise ConfigError(f"twilio_callback_url {callback[:60]!r}: the store's public "
+                              "https:// address, as given to `dispatch-desk server "
+                              "--public-url`", field="twilio_callback_url")
+    if not 0.5 <= s.reply_poll_s <= 60.0:
+        raise ConfigError("reply_poll_s: use a number of seconds from 0.5 to 60",
+                          field="reply_poll_s")

@@ -15,6 +15,8 @@ from app.services.cards.rules import DEFAULT_RULES, DispatchRules, parse_rules
 from app.services.escalation.ladder import DEFAULT_LADDER, Ladder, parse_ladder
 from app.services.handover.shifts import DEFAULT_SHIFTS, ShiftPlan, parse_shifts
 from app.services.intake.rules import IntakeRules, parse_intake_rules
+from app.services.messages.plan import NotificationPlan, parse_plan
+from app.services.messages.templates import DEFAULT_MESSAGES, Templates, parse_templates
 
 DEFAULT_INTAKE_RULES = Path(__file__).resolve().parent / "defaults" / "intake_rules.toml"
 
@@ -67,3 +69,25 @@ def load_intake_rules(path: Path | str | None = None,
         rules = None
     p = Path(path) if path else DEFAULT_INTAKE_RULES
     return parse_intake_text(read_text(p, "intake rules file", "intake_rules"), p.name, rules)
+
+
+def load_templates(path: Path | str | None = None) -> Templates:
+    """The messages file (customer, notice and status texts, time to live per type): the
+    `message_templates` setting's, or the shipped one, which documents every key."""
+    p = Path(path) if path else DEFAULT_MESSAGES
+    return parse_templates(read_text(p, "messages file", "message_templates"), p.name)
+
+
+def load_notification_plan(path: Path | str | None = None,
+                           rules: DispatchRules | None = None) -> NotificationPlan:
+    """The policies file's [notification_plan]; a file without one uses the shipped plan."""
+    p = Path(path) if path else DEFAULT_RULES
+    text = read_text(p, "policy file", "policies")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p.name}: not valid TOML: {exc}") from None
+    if "notification_plan" not in data and p != DEFAULT_RULES:
+        return load_notification_plan(None, rules)
+    categories = [c.key for c in rules.categories] if rules is not None else None
+    return parse_plan(data.get("notification_plan", {}), p.name, categories)

@@ -14,6 +14,11 @@ BackgroundScheduler, and the loopback stand-in for Twilio's REST API (tests/twil
 3. Restart: a journal whose P1 fell due 20 minutes ago while the desk was off; from opening
    the desk and starting the scheduler until both requests reach the stand-in (10 runs).
    Target: <= 2 s.
+4. Notification plan: register a P1 (the shipped plan; a roster with every role filled)
+   with the outbox worker running; the time until every notice of the plan (on-call
+   engineer, shift lead, service owner) has reached the stand-in. Target: <= 1 s.
+5. Customer ETA: a `card.ack` with `eta_minutes` written (as the reply "<code> a 35"
+   writes it) until "a technician is on the way, ETA 35 minutes" reaches the stand-in.
 
 Last line: one JSON object with every figure.
 """
@@ -32,8 +37,10 @@ from pathlib import Path
 import requests
 
 from app.clock import FakeClock, SystemClock
+from app.models.entry import NewEntry
 from app.runtime.escalation_scheduler import EscalationScheduler
 from tests.escalation.harness import DESK_NUMBER, DISPATCHER, LADDER_TOML, build, ladder
+from tests.messages import harness as messages_harness
 from tests.twilio_standin import TwilioStandIn
 
 # Tiers of 2 s instead of minutes: 200 steps in ~20 s, with ~25 ladders in flight at once.
@@ -140,6 +147,43 @@ def restart_to_page(folder: Path, twilio: TwilioStandIn, runs: int) -> list[floa
     return times
 
 
+def _texts_to(twilio: TwilioStandIn, numbers: set[str], since: int) -> list[float]:
+    return [r.received_at for r in twilio.requests[since:]
+            if r.method == "POST" and r.form.get("To") in numbers]
+
+
+def plan_and_eta(folder: Path, twilio: TwilioStandIn, cards: int
+                 ) -> tuple[list[float], list[float]]:
+    """(P1 -> the plan's notices all at the stand-in, ack with ETA -> the customer text)."""
+    md = messages_harness.build(folder / "messages", SystemClock(), twilio.base_url,
+                                twilio.account_sid, twilio.auth_token)
+    plan = {messages_harness.ALICE, messages_harness.LEAD, messages_harness.OWNER}
+    worker = md.worker
+    worker.start()
+    plan_times, eta_times = [], []
+    try:
+        for n in range(cards):
+            since = len(twilio.requests)
+            t = time.monotonic()
+            number = md.register("P1")
+            worker.nudge()
+            wait_for(lambda s=since: len(_texts_to(twilio, plan, s)) >= len(plan))  # type: ignore[misc]
+            plan_times.append(max(_texts_to(twilio, plan, since)) - t)
+            card = md.desk.cards.get(number)
+            since = len(twilio.requests)
+            t = time.monotonic()
+            md.desk.journal.write([NewEntry(card.id, "card.ack", {
+                "who": "Alice Primary", "how": "sms", "eta_minutes": 35,
+                "sid": f"SM{n:032x}"})], "ladder")
+            worker.nudge()
+            caller = {messages_harness.CALLER}
+            wait_for(lambda s=since, c=caller: bool(_texts_to(twilio, c, s)))  # type: ignore[misc]
+            eta_times.append(_texts_to(twilio, caller, since)[0] - t)
+    finally:
+        md.close()
+    return plan_times, eta_times
+
+
 def main() -> None:
     cards = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     with tempfile.TemporaryDirectory() as tmp, TwilioStandIn(number=DESK_NUMBER) as twilio:
@@ -148,6 +192,7 @@ def main() -> None:
         p1 = p1_to_page(folder, twilio, cards)
         late = step_lateness(folder, twilio, max(1, cards // 2))
         restart = restart_to_page(folder, twilio, 10)
+        plan, eta = plan_and_eta(folder, twilio, cards)
     ms = 1000.0
     figures = {
         "baseline_post_median_ms": statistics.median(base) * ms,
@@ -162,6 +207,10 @@ def main() -> None:
         "step_late_max_ms": max(late) * ms,
         "restart_to_page_median_ms": statistics.median(restart) * ms,
         "restart_to_page_max_ms": max(restart) * ms,
+        "p1_to_plan_sent_median_ms": statistics.median(plan) * ms,
+        "p1_to_plan_sent_p99_ms": pct(plan, 0.99) * ms,
+        "ack_eta_to_customer_text_median_ms": statistics.median(eta) * ms,
+        "ack_eta_to_customer_text_p99_ms": pct(eta, 0.99) * ms,
     }
     print(f"bare POST to the stand-in:  median {figures['baseline_post_median_ms']:.1f} ms, "
           f"p95 {figures['baseline_post_p95_ms']:.1f} ms ({cards} posts)")
@@ -175,6 +224,12 @@ def main() -> None:
     print(f"restart -> overdue step at stand-in: median "
           f"{figures['restart_to_page_median_ms']:.1f} ms, max "
           f"{figures['restart_to_page_max_ms']:.1f} ms (10 restarts; target <= 2000 ms)")
+    print(f"P1 -> notification plan at stand-in: median "
+          f"{figures['p1_to_plan_sent_median_ms']:.1f} ms, p99 "
+          f"{figures['p1_to_plan_sent_p99_ms']:.1f} ms ({cards} cards; target <= 1000 ms)")
+    print(f"card.ack with ETA -> customer text at stand-in: median "
+          f"{figures['ack_eta_to_customer_text_median_ms']:.1f} ms, p99 "
+          f"{figures['ack_eta_to_customer_text_p99_ms']:.1f} ms ({cards} acceptances)")
     print(json.dumps({k: round(v, 2) for k, v in figures.items()}))
 
 

@@ -11,9 +11,13 @@ GET ``Calls/{Sid}.json`` and GET ``Calls/{Sid}/Events.json``. Lists are newest f
 with ``PageSize``/``Page`` and Twilio's ``next_page_uri``/``previous_page_uri`` keys.
 
 How a keypress is exposed: as real Twilio does, in the call's Events subresource. When
-``simulate_call_result(sid, "completed-pressed-1")`` runs, an event is logged whose ``request``
-is the POST Twilio would have made to the ``<Gather action=...>`` URL, with snake_case
-``parameters`` including ``"digits": "1"``. The Call resource itself has no digits field.
+``simulate_call_result(sid, "completed-pressed-4")`` runs (1, 4, 5 or 6), an event is logged
+whose ``request`` is the POST Twilio would have made to the ``<Gather action=...>`` URL, with
+snake_case ``parameters`` including ``"digits": "4"``. The Call resource itself has no digits
+field. ``press_key(sid, "5")`` plays the whole callback road a store-served call takes: the
+signed POST to the call's ``Url`` for its TwiML, the signed POST of ``Digits`` to that
+TwiML's ``<Gather action>`` (resolved against the URL, like Twilio), the event logged, and
+``end_call`` posts the ``StatusCallback``.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from twilio.request_validator import RequestValidator
 API = "/2010-04-01/Accounts"
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 DEFAULT_AUTH_TOKEN = "standin-auth-token-0000000000000"
-OUTCOMES = ("completed-pressed-1", "completed-no-input", "voicemail", "no-answer", "busy",
+OUTCOMES = ("completed-pressed-1", "completed-pressed-4", "completed-pressed-5",
+            "completed-pressed-6", "completed-no-input", "voicemail", "no-answer", "busy",
             "failed", "in-progress")
 _ERRORS = {400: (21211, "The 'To' number is not a valid phone number."),
            401: (20003, "Authenticate"), 404: (20404, "The requested resource was not found"),
@@ -183,16 +188,60 @@ class TwilioStandIn:
         with self._lock:
             call = self.calls[call_sid]
             now = self.clock()
-            status = {"voicemail": "completed", "completed-pressed-1": "completed",
-                      "completed-no-input": "completed"}.get(outcome, outcome)
+            status = "completed" if outcome.startswith("completed") or \
+                outcome == "voicemail" else outcome
             call.update(status=status, date_updated=_rfc2822(now))
             if status in ("completed", "in-progress"):
                 call.update(start_time=_rfc2822(now - timedelta(seconds=20)),
                             answered_by="machine_start" if outcome == "voicemail" else "human")
             if status == "completed":
                 call.update(end_time=_rfc2822(now), duration="20")
-            if outcome == "completed-pressed-1":
-                self.events.setdefault(call_sid, []).append(self._gather_event(call, now))
+            if outcome.startswith("completed-pressed-"):
+                self.events.setdefault(call_sid, []).append(
+                    self._gather_event(call, now, outcome[-1]))
+
+    def press_key(self, call_sid: str, digits: str) -> tuple[Any, Any]:
+        """The person answers the call and presses ``digits``, on a call whose TwiML is served
+        by ``Url`` (the store): Twilio fetches the TwiML (signed POST), then posts the key to
+        the ``<Gather action>``. Returns (the TwiML response, the action's response); either
+        is None when nothing answered there."""
+        from urllib.parse import urljoin
+
+        with self._lock:
+            call = self.calls[call_sid]
+            call.update(status="in-progress", answered_by="human")
+            form, url = call["_form"], call["_form"].get("Url", "")
+        base = {"CallSid": call_sid, "AccountSid": self.account_sid, "From": form["From"],
+                "To": form["To"], "Direction": "outbound-api", "ApiVersion": "2010-04-01",
+                "CallStatus": "in-progress", "AnsweredBy": "human"}
+        page = self.post_webhook(url, base) if url else None
+        twiml = page.text if page is not None and page.status_code == 200 else \
+            form.get("Twiml", "")
+        gather = ET.fromstring(twiml).find("Gather") if twiml else None
+        action = urljoin(url, gather.get("action", "")) if gather is not None else ""
+        with self._lock:
+            self.events.setdefault(call_sid, []).append(
+                self._gather_event(call, self.clock(), digits, action))
+        if not action:
+            return page, None
+        return page, self.post_webhook(action, {**base, "Digits": digits,
+                                                "FinishedOnKey": "", "msg": "Gather End"})
+
+    def end_call(self, call_sid: str) -> Any:
+        """The call ends (completed, answered by a person): its status callback, if any."""
+        with self._lock:
+            call = self.calls[call_sid]
+            now = self.clock()
+            call.update(status="completed", end_time=_rfc2822(now), duration="20",
+                        answered_by=call.get("answered_by") or "human")
+            form = call["_form"]
+        url = form.get("StatusCallback")
+        if not url:
+            return None
+        return self.post_webhook(url, {
+            "CallSid": call_sid, "AccountSid": self.account_sid, "From": form["From"],
+            "To": form["To"], "CallStatus": "completed", "AnsweredBy": "human",
+            "CallDuration": "20", "Direction": "outbound-api", "ApiVersion": "2010-04-01"})
 
     def sign_webhook(self, url: str, params: dict[str, str]) -> str:
         """The ``X-Twilio-Signature`` Twilio would send for a webhook POST to ``url``."""
@@ -300,15 +349,16 @@ class TwilioStandIn:
                 "price": None, "price_unit": "USD", "status": status, "uri": uri,
                 "subresource_uris": {"media": uri.replace(".json", "/Media.json")}, "_at": when}
 
-    def _gather_event(self, call: dict[str, Any], now: datetime) -> dict[str, Any]:
+    def _gather_event(self, call: dict[str, Any], now: datetime, digits: str = "1",
+                      url: str = "") -> dict[str, Any]:
         form = call["_form"]
-        url = form.get("Url", "")
+        url = url or form.get("Url", "")
         if form.get("Twiml"):
             gather = ET.fromstring(form["Twiml"]).find("Gather")
             url = gather.get("action", "") if gather is not None else ""
         params = {"account_sid": self.account_sid, "api_version": "2010-04-01",
                   "call_sid": call["sid"], "call_status": "in-progress", "called": call["to"],
-                  "caller": call["from"], "digits": "1", "direction": "outbound-api",
+                  "caller": call["from"], "digits": digits, "direction": "outbound-api",
                   "finished_on_key": "", "from": call["from"], "msg": "Gather End",
                   "to": call["to"]}
         return {"request": {"method": "POST", "url": url, "parameters": params},

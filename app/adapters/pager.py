@@ -46,12 +46,15 @@ class InboundReply:
 class CallOutcome(StrEnum):
     """How a voice page ended, as far as the ladder cares.
 
-    Only ACKNOWLEDGED means a person took the job (they pressed 1). A voicemail or answering
+    Only ACKNOWLEDGED means a person took the job (they pressed 4, or the old 1); ESCALATED
+    and DECLINED are the other keys (5 and 6, `app.protocol.voice_keys`). A voicemail or answering
     machine picking up is deliberately its own value and never counts as an acknowledgement:
     the ladder must move on to the next person.
     """
 
     ACKNOWLEDGED = "acknowledged"
+    ESCALATED = "escalated"  # pressed 5: page the next tier now
+    DECLINED = "declined"  # pressed 6: "I can't"
     NO_ANSWER = "no-answer"
     VOICEMAIL = "voicemail"
     BUSY = "busy"

@@ -24,6 +24,7 @@ from app.services.handover.breakglass import BreakGlassPacket
 from app.services.handover.facts import OnCallLine
 from app.services.handover.service import ActivityLog
 from app.services.handover.sheet import CardBrief, HandoverSheet, hm
+from app.services.roster.verification import UNVERIFIED_MARK
 
 BOX = "&#9744;"  # an empty tick box
 TICKED = "&#9745;"
@@ -60,7 +61,8 @@ def _on_call(lines: Sequence[OnCallLine] | None, nxt: bool, tz: ZoneInfo,
     rows = []
     for o in lines:
         when = o.starts if nxt else o.until
-        rows.append((_e(o.group), _e(o.role), f"<b>{_e(o.name)}</b>",
+        mark = f" <i>{_e(UNVERIFIED_MARK)}</i>" if o.unverified else ""
+        rows.append((_e(o.group), _e(o.role), f"<b>{_e(o.name)}</b>{mark}",
                      _e(" / ".join(p for p in (o.phone, o.backup_phone) if p) or "-"),
                      _e(hm(when, tz, now))))
     return _rows(("group", "role", "name", "phone / backup", "from" if nxt else "until"), rows,

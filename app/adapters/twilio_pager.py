@@ -5,13 +5,19 @@ stand-in, through ``LoopbackHttpClient``) is the same code path production uses.
 client or ``requests`` can raise is translated here into ``PagerError``/``PagerHttpError``, so
 the ladder and the UI never see a Twilio type.
 
-How "pressed 1" is read back: the desk is a desktop program that Twilio cannot call, so it
-cannot receive the ``<Gather>`` callback itself. Twilio records every request it makes for a
+Where a call's TwiML comes from: with ``callback_url`` (the store's public address, the
+``twilio_callback_url`` setting) Twilio fetches it from the store (``/twilio/voice/page``),
+posts the key pressed to the store (``/twilio/voice/gather``) and the call's end to
+``/twilio/webhook``: the store writes the entries at once. Without it the TwiML is inline and
+says to answer the SMS instead (`app.protocol.voice_keys`).
+
+How a key is read back by polling: the desk is a desktop program that Twilio cannot call, so
+it cannot receive the ``<Gather>`` callback itself. Twilio records every request it makes for a
 call -- including the one to the Gather ``action`` URL, whose parameters carry ``digits`` --
 in the call's Events subresource (``/Calls/{CallSid}/Events.json``; keys are snake_case).
 ``call_outcome`` reads that. Caveat for production: Twilio documents Events as available up to
 15 minutes after a call ends, so the ladder's acknowledgement wait must allow for that, or the
-``ack_url`` should point at something that reports back faster.
+store should take the key itself (``callback_url``).
 """
 
 from __future__ import annotations
@@ -33,10 +39,10 @@ from twilio.base.exceptions import (
 )
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
-from twilio.twiml.voice_response import VoiceResponse
 
 from app.adapters.pager import CallOutcome, InboundReply, PageResult, PagerHttpError
 from app.errors import ConfigError, PagerError
+from app.protocol.voice_keys import KEYS, page_twiml
 
 Timeout = float | tuple[float, float]
 
@@ -46,9 +52,11 @@ DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 10)
 #: Twilio's documented bounds for ``ValidityPeriod`` and for inline ``Twiml``.
 MAX_VALIDITY_S = 36000
 MAX_TWIML_CHARS = 4000
-#: Placeholder Gather target. Point it at a TwiML Bin that says "accepted, thank you"; Twilio
-#: logs the keypress in the call's Events whatever this URL answers.
-DEFAULT_ACK_URL = "https://example.invalid/dispatch-desk/ack"
+#: The store's paths Twilio calls back (app/store/phone_routes.py, twilio_webhook.py).
+PAGE_PATH, GATHER_PATH, STATUS_PATH = "/twilio/voice/page", "/twilio/voice/gather", \
+    "/twilio/webhook"
+_KEY_OUTCOME = {"acknowledged": CallOutcome.ACKNOWLEDGED, "escalated": CallOutcome.ESCALATED,
+                "declined": CallOutcome.DECLINED}
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _TERMINAL_STATUS = {
@@ -85,23 +93,27 @@ class RecordingHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio shi
         return getattr(last, "headers", None) or {}
 
 
-class LoopbackHttpClient(RecordingHttpClient):
-    """Points the real Twilio client at a local stand-in instead of ``https://api.twilio.com``.
+class BaseUrlHttpClient(RecordingHttpClient):
+    """Points the real Twilio client at another base URL than ``https://api.twilio.com`` (the
+    ``twilio_api_base`` setting): a local stand-in, or a test account's proxy.
 
-    It refuses any URL it cannot map onto ``base_url`` and any non-loopback ``base_url``, and
-    ignores proxy environment variables, so a test can never page a real person.
+    Every Twilio API host (``api.twilio.com``, with a region and edge
+    ``api.dublin.ie1.twilio.com``) maps onto ``base_url``; any other URL is refused. Plain
+    http only to this machine, so a drill can never page through an unencrypted link.
     """
 
     _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
     def __init__(self, base_url: str, *, timeout: Timeout = DEFAULT_TIMEOUT) -> None:
         parts = urlsplit(base_url)
-        if parts.scheme != "http" or parts.hostname not in self._LOOPBACK:
-            raise ValueError(f"LoopbackHttpClient needs http://127.0.0.1:PORT, got {base_url!r}")
+        if not parts.hostname or parts.scheme not in ("http", "https") or (
+                parts.scheme == "http" and parts.hostname not in self._LOOPBACK):
+            raise ValueError(f"the Twilio API base must be https://HOST or "
+                             f"http://127.0.0.1:PORT, got {base_url!r}")
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
-        if self.session is not None:
-            self.session.trust_env = False
+        if self.session is not None and parts.hostname in self._LOOPBACK:
+            self.session.trust_env = False  # no proxy between the desk and its stand-in
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         return super().request(method, self._rewrite(url), *args, **kwargs)
@@ -114,7 +126,18 @@ class LoopbackHttpClient(RecordingHttpClient):
             return f"{self.base_url}{parts.path}{query}"
         if url.startswith(self.base_url + "/"):
             return url
-        raise ValueError(f"LoopbackHttpClient only talks to {self.base_url}; refused {url}")
+        raise ValueError(f"the Twilio client only talks to {self.base_url}; refused {url}")
+
+
+class LoopbackHttpClient(BaseUrlHttpClient):
+    """`BaseUrlHttpClient` for a stand-in on this machine only (tests and drills): it refuses
+    any non-loopback base and ignores proxy variables, so a test can never page a person."""
+
+    def __init__(self, base_url: str, *, timeout: Timeout = DEFAULT_TIMEOUT) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme != "http" or parts.hostname not in self._LOOPBACK:
+            raise ValueError(f"LoopbackHttpClient needs http://127.0.0.1:PORT, got {base_url!r}")
+        super().__init__(base_url, timeout=timeout)
 
 
 class TwilioPager:
@@ -128,7 +151,9 @@ class TwilioPager:
         *,
         http_client: TwilioHttpClient | None = None,
         timeout: Timeout = DEFAULT_TIMEOUT,
-        ack_url: str = DEFAULT_ACK_URL,
+        callback_url: str | None = None,
+        region: str | None = None,
+        edge: str | None = None,
         page_size: int = 50,
     ) -> None:
         if not account_sid or not auth_token:
@@ -142,13 +167,14 @@ class TwilioPager:
                 field="from_number",
             )
         self._from = from_number
-        self._ack_url = ack_url
+        self._callback = callback_url.rstrip("/") if callback_url else None
         self._page_size = page_size
         self._timeout = timeout
         self._http = http_client if http_client is not None else RecordingHttpClient()
         # One source of truth: the pager's timeout governs whichever HTTP client it was given.
         self._http.timeout = timeout
-        self._client = Client(account_sid, auth_token, http_client=self._http)
+        self._client = Client(account_sid, auth_token, http_client=self._http,
+                              region=region or None, edge=edge or None)
 
     # -- the Pager protocol -----------------------------------------------------------------
 
@@ -170,8 +196,10 @@ class TwilioPager:
             return _result(message)
 
     def place_call(self, to: str, say: str, *, card_ref: str) -> PageResult:
-        """Call with inline TwiML asking the person to press 1; machine detection is on so that
-        an answering machine is reported as VOICEMAIL rather than taken for a person."""
+        """Call with the page and its keys (4 acknowledge, 5 escalate, 6 decline); machine
+        detection is on so that an answering machine is reported as VOICEMAIL rather than
+        taken for a person. With a callback URL the store serves the TwiML and takes the key;
+        without, the TwiML is inline and says to answer the SMS."""
         _check_number(to)
         if not card_ref:
             raise PagerError("A voice page needs the card it is about.", field="card_ref")
@@ -182,11 +210,24 @@ class TwilioPager:
                 "characters of TwiML); shorten it.",
                 field="say",
             )
+        if self._callback is None:
+            where: dict[str, Any] = {"twiml": twiml}
+        else:
+            where = {"url": self.page_url(say, card_ref), "method": "POST",
+                     "status_callback": self._callback + STATUS_PATH,
+                     "status_callback_method": "POST"}
         with self._translate(f"call {to}"):
             call = self._client.calls.create(
-                to=to, from_=self._from, twiml=twiml, machine_detection="Enable"
+                to=to, from_=self._from, machine_detection="Enable", **where
             )
             return _result(call)
+
+    def page_url(self, say: str, card_ref: str) -> str:
+        """The store's URL serving this page's TwiML (the text rides in the signed query)."""
+        if self._callback is None:
+            raise PagerError("no callback URL is set (twilio_callback_url)",
+                             field="twilio_callback_url")
+        return f"{self._callback}{PAGE_PATH}?" + urlencode({"card": card_ref, "say": say})
 
     def fetch_replies(self, since: datetime, *, to: str | None = None) -> list[InboundReply]:
         """Inbound SMS to the desk's number (or to ``to``, the emergency line when it is
@@ -223,7 +264,7 @@ class TwilioPager:
         """Map the call's status, ``answered_by`` and logged keypresses to a ``CallOutcome``.
 
         Machine answers win over everything, so a voicemail greeting is never taken as an
-        acceptance; a person who answered but did not press 1 counts as NO_ANSWER.
+        acceptance; a person who answered but pressed no key counts as NO_ANSWER.
         """
         if not call_sid.startswith("CA"):
             raise PagerError(f"{call_sid!r} is not a Twilio call id.", field="call_sid")
@@ -237,8 +278,9 @@ class TwilioPager:
                 return CallOutcome.FAILED
             if status in _TERMINAL_STATUS:
                 return _TERMINAL_STATUS[status]
-            if self._pressed_one(call_sid):
-                return CallOutcome.ACKNOWLEDGED
+            key = self._pressed(call_sid)
+            if key is not None:
+                return key
             return CallOutcome.NO_ANSWER if status == "completed" else CallOutcome.IN_PROGRESS
 
     @property
@@ -249,23 +291,24 @@ class TwilioPager:
     # -- helpers ----------------------------------------------------------------------------
 
     def ack_twiml(self, say: str, card_ref: str) -> str:
-        """The TwiML read to the person: the message, then "press 1 to accept", said twice."""
-        action = self._ack_url + ("&" if "?" in self._ack_url else "?")
-        action += urlencode({"card": card_ref})
-        response = VoiceResponse()
-        gather = response.gather(num_digits=1, action=action, method="POST", timeout=8)
-        gather.say(f"{say.strip()} Press 1 to accept.", loop=2)
-        response.say("No key was pressed. The desk will page someone else. Goodbye.")
-        return str(response)
+        """The TwiML read to the person: the page, then its keys (said twice) posted to the
+        store, or -- with no store Twilio can reach -- how to answer by SMS."""
+        action = None
+        if self._callback is not None:
+            action = f"{self._callback}{GATHER_PATH}?" + urlencode({"card": card_ref})
+        return page_twiml(say, action)
 
-    def _pressed_one(self, call_sid: str) -> bool:
+    def _pressed(self, call_sid: str) -> CallOutcome | None:
+        """The last command key logged in the call's Events (the Gather's request)."""
+        found: CallOutcome | None = None
         for event in self._client.calls(call_sid).events.list(page_size=self._page_size):
             request = event.request if isinstance(event.request, dict) else {}
             params = request.get("parameters") or {}
             digits = params.get("digits", params.get("Digits")) if isinstance(params, dict) else ""
-            if str(digits or "").strip() == "1":
-                return True
-        return False
+            outcome = KEYS.get(str(digits or "").strip()[:1])
+            if outcome is not None:
+                found = _KEY_OUTCOME[outcome]
+        return found
 
     @contextmanager
     def _translate(self, action: str) -> Iterator[None]:

@@ -37,6 +37,8 @@ COMMAND_MODULES = (
     "app.cli.intake",
     "app.cli.mail",  # after app.cli.intake: it adds its commands to that `intake` group
     "app.cli.webhook",
+    "app.cli.outbox",
+    "app.cli.operators",
 )
 
 

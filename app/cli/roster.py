@@ -115,14 +115,101 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ladder_problems(args: argparse.Namespace, store: DeskRoster) -> list[str]:
+    """The configured ladder's tiers that cannot page anyone with this roster: the same
+    check as `ladder check`, so a rota edit that breaks a tier shows here too."""
+    from app.cli import settings_from
+    from app.loaders import load_ladder
+    from app.services.escalation.recipients import tier_problems
+
+    if not store.exists:
+        return []
+    settings = settings_from(args)
+    ladder = load_ladder(settings.ladder)
+    return [f"ladder {ladder.name!r} {line}" for line in tier_problems(
+        ladder, store.roster, store.routing)]
+
+
+def _verification_entries(args: argparse.Namespace) -> list[Any]:
+    """The verification entries of the desk's journal (none when there is no journal yet)."""
+    from app.cli import settings_from
+    from app.models.journal import Journal
+    from app.services.roster.verification import VERIFY_CARD
+
+    path = settings_from(args).journal_path
+    if not path.exists():
+        return []
+    journal = Journal.open(path, SystemClock())
+    try:
+        return journal.entries(VERIFY_CARD)
+    finally:
+        journal.close()
+
+
 def cmd_check(args: argparse.Namespace) -> int:
+    from app.services.roster.verification import unverified
+
     store = _store(args)
-    warnings = store.warnings(_at(args.at), _categories(args), days=args.days)
+    at = _at(args.at)
+    warnings = store.warnings(at, _categories(args), days=args.days)
+    if store.exists:
+        # Listed, not counted in the exit status: a new desk has verified nobody yet, and
+        # its shipped files must still pass.
+        for u in unverified(store.roster, _verification_entries(args), at):
+            emit(f"unverified: {u.line(at)}")
+    warnings += _ladder_problems(args, store)
     for line in warnings:
         emit(f"warning: {line}")
     if not warnings:
         emit(f"roster {store.path}: no problems in the coming {args.days} days")
     return 1 if warnings else 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """The monthly availability check: the entries first (journal), then one SMS each."""
+    from app.adapters.secrets import SecretStore
+    from app.bootstrap import build_desk, twilio_pager_from
+    from app.cli import settings_from
+    from app.errors import DeskError
+    from app.services.roster.verification import verify_entries, verify_text
+
+    settings = settings_from(args)
+    store = DeskRoster.for_journal(settings.journal_path)
+    roster = store.roster
+    people = list(roster.contacts)
+    if args.group:
+        if args.group not in {g.name for g in roster.groups}:
+            raise ValidationError(f"no group {args.group!r} in {store.path}; known: "
+                                  + ", ".join(sorted(g.name for g in roster.groups)),
+                                  field="group")
+        members = {m for r in roster.rotations if r.group == args.group for m in r.members}
+        people = [c for c in people if c.id in members]
+    pager = twilio_pager_from(SecretStore(), settings)  # no credentials: nothing written
+    desk = build_desk(settings)
+    try:
+        made = verify_entries(people, desk.clock.now(), args.group or "")
+        if not made:
+            emit("nobody to verify: no contact with a phone number"
+                 + (f" in group {args.group}" if args.group else ""))
+            return 0
+        written = {e.id for e in desk.journal.write(made, desk.operator.name)}
+        failed = 0
+        for entry in made:
+            p = entry.payload
+            if entry.id not in written:
+                emit(f"{p['name']}: already asked this minute")
+                continue
+            try:
+                pager.send_sms(str(p["number"]), verify_text(str(p["code"])))
+                emit(f"{p['name']} {p['number']}: test message sent (code {p['code']})")
+            except DeskError as exc:
+                failed += 1
+                emit(f"{p['name']} {p['number']}: NOT SENT: {exc.message}")
+        emit("each reply with its code marks the contact verified; `roster check` lists who "
+             "has not answered")
+        return 1 if failed else 0
+    finally:
+        desk.close()
 
 
 def register(sub: Any) -> None:
@@ -146,8 +233,13 @@ def register(sub: Any) -> None:
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(handler=cmd_show)
 
-    check = rsub.add_parser("check", help="setup warnings for the coming week; exit status 1 "
-                            "if there are any")
+    verify = rsub.add_parser("verify", help="send each contact (of GROUP) a test SMS with a "
+                             "code; their reply with it marks them verified")
+    verify.add_argument("group", nargs="?", help="only the people in this group's rotas")
+    verify.set_defaults(handler=cmd_verify)
+
+    check = rsub.add_parser("check", help="setup warnings for the coming week, and ladder "
+                            "tiers that cannot page anyone; exit status 1 if there are any")
     check.add_argument("--at", help="check from this instant instead of now")
     check.add_argument("--days", type=int, default=7, help="how far ahead (default 7)")
     check.set_defaults(handler=cmd_check)

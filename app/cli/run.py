@@ -31,10 +31,12 @@ def run_headless(args: argparse.Namespace, *, sync: bool) -> int:
     from app.cli import settings_from
     from app.runtime.headless import HeadlessDesk
 
-    if args.poll <= 0:
+    if args.poll is not None and args.poll <= 0:
         raise ValidationError("--poll must be more than 0 seconds", field="--poll")
-    with closing(build_desk(settings_from(args))) as desk:
-        headless = HeadlessDesk(desk, sync=sync, poll_every_s=args.poll, say=_say(),
+    settings = settings_from(args)
+    with closing(build_desk(settings)) as desk:
+        poll = args.poll if args.poll is not None else settings.reply_poll_s
+        headless = HeadlessDesk(desk, sync=sync, poll_every_s=poll, say=_say(),
                                 alarm=_say("ALARM: "), ladder_file=args.ladder,
                                 default_group=args.group)
         signal.signal(signal.SIGTERM, lambda *_: headless.stop())
@@ -56,8 +58,9 @@ def add_runtime_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ladder", type=Path,
                         help="ladder TOML file (default: the `ladder` setting, else shipped)")
     parser.add_argument("--group", help="group whose rota pages when no routing rule matches")
-    parser.add_argument("--poll", type=float, default=10.0,
-                        help="seconds between reads of SMS replies and call results")
+    parser.add_argument("--poll", type=float, default=None,
+                        help="seconds between reads of SMS replies and call results while a "
+                             "ladder is live (default: the reply_poll_s setting, 2)")
 
 
 def register(sub: Any) -> None:

@@ -6,6 +6,7 @@
     dispatch-desk server new-epoch [--db URL]         after restoring the database from a backup
     dispatch-desk server report [--from --to --site --out --csv --json] [--db URL]
     dispatch-desk server integration add KIND NAME | list | revoke NAME   monitoring door keys
+    dispatch-desk server operator add LOGIN | roles | disable | enable | reset | list   accounts
 
 The database defaults to $DISPATCH_DESK_DB, else a SQLite file in the user data folder.
 Needs the `server` extras (fastapi, uvicorn, psycopg).
@@ -289,6 +290,9 @@ def register(sub: Any) -> None:
     rep.add_argument("--db", default=argparse.SUPPRESS, help="database URL")
     rep.set_defaults(handler=_with_db(cmd_server_report))
     _register_integration(ssub)
+    from app.cli.operators import register_server
+
+    register_server(ssub, _with_db)  # `server operator ...`: accounts every desk pulls
 
 
 def _with_db(handler: Any) -> Any:

@@ -121,6 +121,7 @@ def apply_page(
                 cur.execute(_REPLACE_COPY, {**params, "server_seq": entry.server_seq})
                 cur.execute(_RESOLVE_REFUSED, (noted_at, entry.id))
                 replaced.add(entry.card_id)
+                replaced.add(str(local[1]))  # our copy may have named another card
                 hlc.observe(entry.hlc)
             else:
                 # Our own entry coming back: the store has it, even if its push reply was lost.

@@ -26,6 +26,7 @@ Limits that are part of the protocol:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from app.errors import ValidationError
@@ -69,7 +70,8 @@ from app.protocol.checks import (
 from app.protocol.text import text_problem
 
 CATALOGUE_VERSION = 5  # 2: times bounded to 2020-2200; 3: the intake door's kinds;
-# 4: outbound webhook subscriptions; 5: declines, escalate-now, the ladder held, acks with an ETA
+# 4: outbound webhook subscriptions; 5: declines, escalate-now, the ladder held, acks with an ETA,
+# the outbox (message.*), card distribution lists
 
 OPERATOR_MAX = 80
 # A payload larger than this (as compact JSON) is refused: cards carry text, not files.
@@ -111,6 +113,14 @@ _step = {"tier": integer(1, 50), "attempt": integer(1, 1000)}
 _page = {**_step, "channel": one_of(*CHANNELS), "to": line(40, empty=False)}
 _sid = line(64, empty=False)
 _who = line(120, empty=False)
+# What goes out to people who are informed, not paged (app/services/messages): a notice of
+# the notification plan, a customer text, a stakeholder status update.
+MESSAGE_TYPES = ("notice", "customer", "status")
+MESSAGE_CHANNELS = ("sms", "email")
+MESSAGE_RECIPIENTS_MAX = 50
+_address = line(254, empty=False)  # an E.164 number or an e-mail address
+_recipient = Obj({"to": _address, "channel": one_of(*MESSAGE_CHANNELS)}, {"name": line(120)})
+_message = line(36, empty=False)  # the id of its message.queued entry
 
 #: Card entries: about one card (or a pseudo card such as the pager's opt-outs).
 CARD_PAYLOADS: dict[str, Obj] = {
@@ -127,8 +137,11 @@ CARD_PAYLOADS: dict[str, Obj] = {
         {"from": nullable(one_of(*STATUSES)), "reason": text(2000), "closure": nullable(_closure),
          "at": happened}),
     "card.note": Obj({"text": text(8000, empty=False)}),
+    # `to`: whom the desk sends it to (the card's distribution list when it was posted);
+    # each delivery is a message.* entry of its own (app/services/messages).
     "card.status_message": Obj({"text": line(500, empty=False)},
-                               {"next_update_at": nullable(moment), "at": happened}),
+                               {"next_update_at": nullable(moment), "at": happened,
+                                "to": list_of(_recipient, MESSAGE_RECIPIENTS_MAX)}),
     "card.ack": Obj({"who": _who, "how": one_of(*ACK_METHODS)},
                     {"sid": _sid, "at": happened, **_step, "number": line(40),
                      "contact_id": nullable(line(80)), "eta_minutes": integer(0, 1440)}),
@@ -149,7 +162,9 @@ CARD_PAYLOADS: dict[str, Obj] = {
         {"late": flag, "late_by_s": number(-1e9, 1e9), "who": nullable(_who),
          "contact_id": nullable(line(80)), "to": Obj(optional={c: line(40) for c in CHANNELS}),
          "code": nullable(line(16)), "desk_alarm": flag, "of": integer(1, 50),
-         "unreachable": nullable(text(500))}),
+         "unreachable": nullable(text(500)),
+         # the duty coordinator's deadline to name an owner (an unrouted card)
+         "owner_by": nullable(moment)}),
     "ladder.page": Obj({**_page, "sid": _sid}, {"status": nullable(line(40))}),
     "ladder.page_failed": Obj(
         {**_page, "try": integer(1, 1000)},
@@ -178,10 +193,51 @@ CARD_PAYLOADS: dict[str, Obj] = {
                        {"at": happened, "until": nullable(moment)}),
     "ladder.resume": Obj({"by": _who}, {"at": happened, "reason": text(500)}),
     "ladder.taken_over": Obj({"to": line(40, empty=False)}, {"from": nullable(line(40))}),
+    # The outbox (app/services/messages/outbox.py): a message is queued (journal first, by
+    # the one desk that sends it), then sent, failed (retried until its time to live ends),
+    # cancelled by a person, or confirmed again by a person after it went stale.
+    "message.queued": Obj(
+        {"type": one_of(*MESSAGE_TYPES), "channel": one_of(*MESSAGE_CHANNELS), "to": _address,
+         "body": text(4000, empty=False), "expires_at": moment},
+        {"name": line(120), "role": line(80), "subject": line(200), "trigger": line(36),
+         "due_by": nullable(moment), "template": line(80)}),
+    "message.sent": Obj({"message": _message},
+                        {"sid": _sid, "status": nullable(line(40)),
+                         "via": one_of("sms", "email", "page"), "at": happened, "late": flag}),
+    "message.failed": Obj(
+        {"message": _message, "error": text(2000, empty=False)},
+        {"try": integer(1, 1000), "retryable": flag, "retry_at": nullable(moment),
+         "status": nullable(integer(0, 999)), "in_doubt": flag, "at": happened}),
+    "message.cancelled": Obj({"message": _message, "reason": text(500, empty=False)},
+                             {"by": _who, "at": happened}),
+    "message.confirmed": Obj({"message": _message, "by": _who},
+                             {"at": happened, "expires_at": moment}),
+    # A line of the notification plan (or a customer text) that had nobody to go to.
+    "message.unresolved": Obj(
+        {"type": one_of(*MESSAGE_TYPES), "who": line(120, empty=False),
+         "reason": text(500, empty=False)},
+        {"trigger": line(36), "at": happened}),
+    # The card's distribution list: who gets its status updates besides the plan's people.
+    "card.distribution": Obj({"op": one_of("add", "remove"), "to": _address},
+                             {"name": line(120), "channel": one_of(*MESSAGE_CHANNELS)}),
     "pager.stop": Obj({"number": line(40, empty=False), "sid": _sid},
                       {"word": line(40), "at": happened}),
     "pager.start": Obj({"number": line(40, empty=False), "sid": _sid},
                        {"word": line(40), "at": happened}),
+    # The one short help reply to a reply that was not a command (app/services/escalation/
+    # reply_codes.py); its id comes from the reply's MessageSid. At most one per number in
+    # ten minutes, counted from these entries.
+    "pager.help": Obj({"number": line(40, empty=False), "sid": _sid},
+                      {"code": nullable(line(16)), "problem": line(200), "at": happened}),
+    # Contact verification (`dispatch-desk roster verify`): a test message with a code went
+    # to a contact, and the contact's reply with that code (id from its MessageSid).
+    "roster.verify_sent": Obj(
+        {"contact_id": line(80, empty=False), "number": line(40, empty=False),
+         "code": line(16, empty=False)},
+        {"name": line(120), "group": line(80), "sid": _sid, "at": happened}),
+    "roster.verified": Obj(
+        {"contact_id": line(80, empty=False), "number": line(40, empty=False), "sid": _sid},
+        {"code": line(16), "name": line(120), "at": happened}),
     # A set-aside or refused entry that an operator discarded, with why (app/sync/quarantine).
     "sync.discarded": Obj({"entry": line(36, empty=False), "reason": line(300, empty=False)},
                           {"direction": one_of("pulled", "refused", "local"),
@@ -216,6 +272,47 @@ MAINTENANCE_CARD = "maintenance"
 #: card; the card events a subscription may choose. Its secret is never in an entry.
 WEBHOOKS_CARD = "webhooks"
 WEBHOOK_EVENTS = ("registered", "priority", "acknowledged", "restored", "closed")
+
+
+#: Operator accounts (app/protocol/accounts.py, app/services/operators): who may sign in at a
+#: desk, with which roles, and their history, under the pseudo card OPERATORS_CARD; sign-in
+#: facts under SIGNINS_CARD (the store reads every account entry on each push, and sign-ins
+#: grow without end). A PIN is only ever an Argon2id hash in an entry.
+OPERATORS_CARD = "operators"
+SIGNINS_CARD = "signins"
+#: An account id or login: lower case, so "JDoe" and "jdoe" are one person.
+OPERATOR_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
+ROLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_ARGON2ID = re.compile(r"\$argon2id\$v=19\$m=\d{1,8},t=\d{1,4},p=\d{1,3}\$[A-Za-z0-9+/]{8,128}"
+                       r"\$[A-Za-z0-9+/]{16,256}")
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> Any:
+    def check(value: Any, path: str, _: Any) -> None:
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise ValidationError(f"{path} must be {what}", field=path.rsplit(".", 1)[-1])
+
+    return check
+
+
+_op_id = _matching(OPERATOR_ID, "1 to 40 lower-case letters, digits, '.', '_' or '-'")
+_pin_hash = _matching(_ARGON2ID, "an Argon2id hash ($argon2id$v=19$...), never a PIN")
+_roles = list_of(_matching(ROLE_NAME, "a role name such as shift_lead"), 20)
+OPERATOR_PAYLOADS: dict[str, Obj] = {
+    "operator.added": Obj({"id": _op_id, "login": _op_id, "name": line(120, empty=False),
+                           "roles": _roles, "pin_hash": _pin_hash}, {"note": line(300)}),
+    "operator.roles": Obj({"id": _op_id, "roles": _roles}, {"reason": line(300)}),
+    "operator.disabled": Obj({"id": _op_id}, {"reason": line(300)}),
+    "operator.enabled": Obj({"id": _op_id}, {"reason": line(300)}),
+    "operator.pin_set": Obj({"id": _op_id, "pin_hash": _pin_hash}, {"reason": line(300)}),
+    # what was typed as the login (it may be no account's), and why it failed
+    "operator.signin_failed": Obj({"login": line(80, empty=False)},
+                                  {"at": happened,
+                                   "reason": one_of("wrong_pin", "unknown_login", "disabled")}),
+    "operator.signed_in": Obj({"id": _op_id}, {"at": happened}),
+}
+SIGNIN_KINDS = frozenset({"operator.signin_failed", "operator.signed_in"})
+OPERATOR_KINDS = frozenset(OPERATOR_PAYLOADS)
 
 
 _name = line(80, empty=False)
@@ -268,7 +365,7 @@ SYNC_KINDS = frozenset({"sync.discarded"})
 HANDOVER_KINDS = frozenset(HANDOVER_PAYLOADS)
 LADDER_KINDS = frozenset(k for k in CARD_PAYLOADS if k.startswith(("ladder.", "pager.")))
 CARD_KINDS = frozenset(CARD_PAYLOADS) - SYNC_KINDS
-KINDS = frozenset(CARD_PAYLOADS) | HANDOVER_KINDS | frozenset(INTAKE_PAYLOADS)
+KINDS = frozenset(CARD_PAYLOADS) | HANDOVER_KINDS | frozenset(INTAKE_PAYLOADS) | OPERATOR_KINDS
 #: The pseudo card that sync bookkeeping entries live under.
 SYNC_CARD = "00000000-0000-4000-8000-000000000000"
 
@@ -299,6 +396,12 @@ def check_payload(kind: str, card_id: str, payload: Any, hlc: str) -> None:
         if card_id != HANDOVER_CARD:
             raise ValidationError(f"{kind} belongs to card_id {HANDOVER_CARD!r}", field="card_id")
         spec = HANDOVER_PAYLOADS[kind]
+    elif kind in OPERATOR_PAYLOADS:
+        account_home = SIGNINS_CARD if kind in SIGNIN_KINDS else OPERATORS_CARD
+        if card_id != account_home:
+            raise ValidationError(f"{kind} belongs to card_id {account_home!r}",
+                                  field="card_id")
+        spec = OPERATOR_PAYLOADS[kind]
     elif kind in INTAKE_PAYLOADS:
         spec = INTAKE_PAYLOADS[kind]
         home = next((c for prefix, c in _PSEUDO_HOME.items() if kind.startswith(prefix)), None)

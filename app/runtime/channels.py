@@ -1,6 +1,7 @@
 """The desk's doors and its door out, as one part that the headless desk and the window both
 run: the emergency line read from Twilio (when the store cannot take Twilio's webhooks), the
-mailbox, the desk's own intake door (`intake_listen`) and the outbound webhooks.
+mailbox, the desk's own intake door (`intake_listen`), the outbound webhooks and the outbox
+(messages to people who are informed, not paged).
 
 Each part works on a thread of its own and never holds the ladder, sync or the window. When
 a door writes to the journal, `on_wrote` is called (from that door's thread): the front end
@@ -20,6 +21,7 @@ from app.application import Desk
 from app.errors import DeskError
 from app.runtime.intake_door import IntakeDoor
 from app.runtime.mail_poller import MailPoller, PollReport, mail_poller_for
+from app.runtime.message_worker import MessageWorker, message_worker_for
 from app.runtime.outbound_worker import OutboundWorker
 from app.runtime.twilio_inbox import POLL_EVERY_S as INBOX_EVERY_S
 from app.runtime.twilio_inbox import TwilioInbox
@@ -52,6 +54,15 @@ class Channels:
             say(f"mail OFF: {exc}")
         self.door = (IntakeDoor(desk.intake, on_written=on_wrote)
                      if desk.settings.intake_listen else None)
+        # The outbox: notices of the notification plan, customer texts, status updates
+        # (app/runtime/message_worker.py); SMS needs the pager, e-mail the [smtp] setting.
+        self.messages: MessageWorker | None = None
+        try:
+            self.messages = message_worker_for(desk, secrets, pager=pager,
+                                               on_error=lambda t: say(f"outbox: {t}"),
+                                               on_wrote=lambda _cards: on_wrote())
+        except DeskError as exc:
+            say(f"outbox OFF: {exc}")
 
     def _mail_polled(self, report: PollReport) -> None:
         if report.written:
@@ -66,11 +77,15 @@ class Channels:
             self.say(f"intake: {exc}")
 
     def nudge(self) -> None:
-        """The journal changed: deliver what the outbound webhooks wait for."""
+        """The journal changed: deliver what the outbound webhooks and the outbox wait for."""
         self.outbound.nudge()
+        if self.messages is not None:
+            self.messages.nudge()
 
     def start(self) -> None:
         self.outbound.start()
+        if self.messages is not None:
+            self.messages.start()
         if self.inbox is not None:
             self.inbox.start()
         if self.mail is not None:
@@ -89,4 +104,6 @@ class Channels:
             self.inbox.stop()
         if self.mail is not None:
             self.mail.stop()
+        if self.messages is not None:
+            self.messages.stop()
         self.outbound.stop()

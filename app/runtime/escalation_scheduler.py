@@ -2,10 +2,12 @@
 
 The ladder's deadlines are derived from the journal (``EscalationService.run_due`` returns the
 next one), so the scheduler holds exactly one job, re-armed after every run for the earlier of
-that deadline and the next poll for answers. Headless (``dispatch-desk ladder run``) it is an
-APScheduler 3 ``BackgroundScheduler``; in the window, ``app/ui/ladder_scheduler.py`` passes a
-``QtScheduler``. Either way the job runs on a worker thread and reports only through the
-callbacks given here (the window turns them into Qt signals).
+that deadline and the next poll for answers. Answers are read every 2 s while a ladder is
+live on this desk (``poll_due``) and every 30 s when none is. Headless (``dispatch-desk
+ladder run``) it is an APScheduler 3 ``BackgroundScheduler``; in the window,
+``app/ui/ladder_scheduler.py`` passes a ``QtScheduler``. Either way the job runs on a worker
+thread and reports only through the callbacks given here (the window turns them into Qt
+signals).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from apscheduler.schedulers.base import BaseScheduler
 
 from app.clock import Clock
 from app.errors import DeskError
+from app.services.escalation.answers import live
 from app.services.escalation.service import EscalationService
 
 log = logging.getLogger(__name__)
@@ -31,8 +34,11 @@ POLL_JOB_ID = "escalation-answers"
 IDLE_WAKE_S = 30.0
 #: How long `stop` waits for a ladder run in flight (its sends have their own timeouts).
 STOP_WAIT_S = 15.0
-#: How often SMS replies and call results are fetched from the provider, in seconds.
-POLL_EVERY_S = 10.0
+#: How often SMS replies and call results are fetched from the provider while a ladder is
+#: live (a page is out, or a verification), in seconds; the `reply_poll_s` setting.
+POLL_EVERY_S = 2.0
+#: ... and with nothing live: a late reply or a verification code still gets read.
+IDLE_POLL_S = 30.0
 
 
 def _nothing(*_: object) -> None:
@@ -47,6 +53,7 @@ class EscalationScheduler:
         scheduler: BaseScheduler | None = None,
         *,
         poll_every_s: float = POLL_EVERY_S,
+        idle_poll_s: float = IDLE_POLL_S,
         heartbeats: Callable[[], Mapping[str, datetime]] | None = None,
         on_change: Callable[[frozenset[str]], None] = _nothing,
         on_alarm: Callable[[str], None] = _nothing,
@@ -55,6 +62,9 @@ class EscalationScheduler:
         self.service, self.clock = service, clock
         self.scheduler = scheduler or BackgroundScheduler(timezone=UTC)
         self.poll_every = timedelta(seconds=poll_every_s)
+        self.idle_poll = timedelta(seconds=max(idle_poll_s, poll_every_s))
+        self._last_poll: datetime | None = None  # the ladder's clock
+        self.polls = 0
         self._heartbeats = heartbeats or dict
         self._on_change, self._on_alarm, self._on_error = on_change, on_alarm, on_error
         self._busy = threading.Lock()
@@ -113,9 +123,21 @@ class EscalationScheduler:
         self.runs += 1
         return result.next_wake
 
+    def poll_due(self) -> bool:
+        """Whether to read answers now: every ``poll_every`` while a ladder is live here,
+        else every ``idle_poll``."""
+        now = self.clock.now()
+        if self._last_poll is None or now - self._last_poll >= self.idle_poll:
+            return True
+        return live(self.service, self._heartbeats(), now)
+
     def _poll(self) -> None:
         try:
-            touched = self.service.poll()
+            if not self.poll_due():
+                return
+            self._last_poll = self.clock.now()
+            self.polls += 1
+            touched = self.service.poll(self._heartbeats())
         except DeskError as exc:  # the provider is down: paging goes on; say so
             self._on_error(f"could not read answers from the pager: {exc}")
             return

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from app.application import Desk
@@ -16,6 +17,7 @@ from app.services.escalation.ladder import Ladder
 from app.services.escalation.view import escalation_lines, ladder_states
 from app.services.handover.facts import EscalationLine, OnCallLine, SyncFacts
 from app.services.handover.sources import load_outages, on_call_lines, sync_facts
+from app.services.roster.verification import VERIFY_CARD, unverified
 from app.sync.enroll import enrolled
 from app.sync.protocol import DeskSeen
 from app.sync.status import SyncStatus, initial_status
@@ -33,7 +35,14 @@ class DeskFacts:
 
     def on_call(self, now: datetime | None = None) -> Sequence[OnCallLine] | None:
         roster = self.desk.roster.roster
-        return on_call_lines(roster, now or self.desk.clock.now()) if roster.contacts else None
+        at = now or self.desk.clock.now()
+        if not roster.contacts:
+            return None
+        # The handover sheet and the wallboard warn about on-call people whose number was not
+        # verified in 30 days (`dispatch-desk roster verify`): marked beside the name.
+        stale = {u.name for u in unverified(roster, self.desk.journal.entries(VERIFY_CARD), at)}
+        return [replace(line, unverified=True) if line.name in stale and not line.is_next
+                else line for line in on_call_lines(roster, at)]
 
     def sync(self) -> SyncFacts | None:
         if self._live_sync is not None:

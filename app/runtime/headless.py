@@ -60,7 +60,7 @@ class HeadlessDesk:
         service: EscalationService | None = None
         if ladder:
             try:
-                pager = twilio_pager_from(secrets, desk.settings.twilio_api_url)
+                pager = twilio_pager_from(secrets, desk.settings)
                 service = build_escalation(desk, pager, ladder_file=ladder_file,
                                            default_group=default_group)
             except DeskError as exc:

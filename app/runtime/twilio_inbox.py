@@ -5,11 +5,11 @@ reaches the tray.
 Every `every_s` the desk lists the messages sent to the line's number since the last one it
 saw (a little overlap: Twilio's times are whole seconds) and takes each it has not already got.
 A message is offered to the ladder first, exactly as the store's webhook does: an answer to
-an open page (an acknowledgement, a reply code, a STOP, any text from a paged number) is the
-escalation poll's, never an emergency. Everything else becomes the same ``intake.received``
-entry the store's webhook writes (`app.protocol.phone_line`: ids from the MessageSid), so
-whichever copy comes second -- the webhook's after the store is back, or this one after the
-webhook's was pulled -- is the same entry and is stored once.
+an open page (a reply code, a STOP, any text from a paged number) or a contact's verification
+code is the escalation poll's, never an emergency. Everything else becomes the same
+``intake.received`` entry the store's webhook writes (`app.protocol.phone_line`: ids from the
+MessageSid), so whichever copy comes second -- the webhook's after the store is back, or this
+one after the webhook's was pulled -- is the same entry and is stored once.
 
 While the link to the store is up the webhook normally gets there first, so a message is only
 taken here once it is `grace_s` old (its copy has been pulled by then, and every journal holds
@@ -37,10 +37,11 @@ from app.protocol.phone_line import (
     item_id,
     sms_alert,
 )
-from app.services.escalation.inbound import OpenPage, entries_for_reply, open_pages
+from app.services.escalation.inbound import OpenPage, answer_reply, open_pages
 from app.services.escalation.ladder import Ladder
 from app.services.escalation.view import ladder_states
 from app.services.intake.integrations import integrations_from
+from app.services.roster.verification import VERIFY_CARD, PendingCheck, pending
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ class TwilioInbox:
         waiting = self.grace if self._link_up() else timedelta(0)
         line = line_settings(self.journal)
         pages: list[OpenPage] | None = None
+        checks: list[PendingCheck] = []
         made: list[NewEntry] = []
         newest, held = since, None
         for message in messages:
@@ -140,7 +142,8 @@ class TwilioInbox:
                 # Acknowledged ladders too, like the store's webhook: a late "1" to a page
                 # someone else took is still an answer, not an emergency.
                 pages = open_pages(ladder_states(self.journal, self.ladder))
-            entry = self._judge(message, line, pages, report)
+                checks = pending(self.journal.entries(VERIFY_CARD), now)
+            entry = self._judge(message, line, pages, checks, report)
             if entry is not None:
                 made.append(entry)
         if made:
@@ -154,11 +157,13 @@ class TwilioInbox:
         return report
 
     def _judge(self, message: InboundReply, line: LineSettings, pages: Sequence[OpenPage],
-               report: InboxReport) -> NewEntry | None:
+               checks: Sequence[PendingCheck], report: InboxReport) -> NewEntry | None:
         try:
-            if entries_for_reply(message.sid, message.from_number, message.body,
-                                 message.received_at, pages):
-                report.answers += 1  # the escalation poll records it (same ids as here)
+            if answer_reply(message.sid, message.from_number, message.body,
+                            message.received_at, pages, checks=checks).entries:
+                # A command, a reply or a verification code: the escalation poll records
+                # it (same ids as here), never an emergency.
+                report.answers += 1
                 return None
             alert = sms_alert(message.sid, message.from_number, self.number, message.body,
                               message.received_at, line)

@@ -6,8 +6,9 @@ webhooks, signed like every Twilio webhook here (`twilio_webhook.signed_form`).
     POST /twilio/voice/recording   the voicemail (the <Record> action and status callback)
 
 An SMS is first offered to the ladder (`answers`, the same path as /twilio/webhook): a paged
-person's "1" or reply code is an acknowledgement, a STOP an opt-out, any other text from a
-paged number a reply on that card -- never an emergency. Only what the ladder does not take
+person's reply code (`<code> a`, `a 35`, `e`, `d`, or "1") is a command, a STOP an opt-out, a
+verification code a verified contact, any other text from a paged number a reply on that card
+(with one help line back) -- never an emergency. Only what the ladder does not take
 becomes an ``intake.received`` entry, under ids derived from Twilio's sid
 (`app.protocol.phone_line`), so a desk that read the same message by polling Twilio while the
 store was away wrote the very same entry, and the two are stored once.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any, Protocol
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
@@ -54,8 +56,20 @@ VOICE_PATH = "/twilio/voice"
 RECORDING_PATH = "/twilio/voice/recording"
 PATHS = (INBOUND_PATH, VOICE_PATH, RECORDING_PATH)
 
-Answers = Callable[[Mapping[str, str], datetime], list[NewEntry]]
+class Answer(Protocol):
+    """What the ladder made of a form (`app.services.escalation.inbound.Answer`)."""
+
+    @property
+    def entries(self) -> Sequence[NewEntry]: ...
+
+    @property
+    def reply(self) -> str: ...
+
+
+Answers = Callable[[Mapping[str, str], datetime], Answer]
 Write = Callable[[Sequence[NewEntry], datetime], int]
+#: Writes an answer's facts; returns the help line to send back ("" when none is due).
+Settle = Callable[[Any, datetime], str]
 #: Awaits the signed form Twilio posted to a path, or the refusal to send back.
 ReadForm = Callable[[Request, str], Awaitable[Mapping[str, str] | Response]]
 
@@ -103,8 +117,9 @@ class PhoneLine:
     writer (`twilio_webhook`), so the store has one author and one hybrid clock."""
 
     def __init__(self, store: Store, answers: Answers, write: Write,
-                 public_url: str | None) -> None:
+                 public_url: str | None, settle: Settle) -> None:
         self.store, self._answers, self._write = store, answers, write
+        self._settle = settle
         # Relative when the public address is unknown: Twilio resolves it against the URL it
         # called, which is the public one by definition.
         self.record_action = (public_url.rstrip("/") if public_url else "") + RECORDING_PATH
@@ -113,9 +128,9 @@ class PhoneLine:
         """(status, TwiML or an error line) for an inbound SMS; runs on the thread pool."""
         now = self.store.clock.now()
         ladder = self._answers(form, now)  # raises ValidationError on a malformed form
-        if ladder:
-            self._write(ladder, now)
-            return 200, message_twiml()  # an ack or a reply: nothing to tell the sender
+        if ladder.entries:
+            # A command, a reply or a verification: at most the one help line back.
+            return 200, message_twiml(self._settle(ladder, now))
         line = line_settings(self.store)
         alert = sms_from_form(form, now, line)
         sid = str(alert.labels["sid"])

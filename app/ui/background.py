@@ -129,7 +129,7 @@ class DeskBackground(QObject):
 
     def _start_ladder(self) -> None:
         try:
-            pager = twilio_pager_from(self._secrets, self.desk.settings.twilio_api_url)
+            pager = twilio_pager_from(self._secrets, self.desk.settings)
         except DeskError as exc:
             log.info("paging off: %s", exc)
             self.paging_changed.emit(PAGING_OFF)
@@ -166,7 +166,8 @@ class DeskBackground(QObject):
 
     def _say(self, text: str) -> None:
         log.info("%s", text)
-        if text.startswith(("mail OFF", "intake door OFF", "mail:", "webhooks:")):
+        if text.startswith(("mail OFF", "intake door OFF", "mail:", "webhooks:",
+                            "outbox OFF", "outbox:")):
             self.events.info.emit(text)
 
     def _intake_arrived(self) -> None:

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from app.application import Desk
 from app.errors import NotFoundError
-from app.loaders import load_ladder
+from app.loaders import load_ladder, load_templates
 from app.protocol.text import for_display
 from app.services.cards.card import KIND_LABELS, Card
 from app.services.cards.commands import (
@@ -44,9 +44,8 @@ from app.services.cards.commands import (
     AddNote,
     CardCommand,
     Confirm,
-    PostStatusMessage,
+    SendEta,
 )
-from app.services.cards.customer_message import eta_message
 from app.services.cards.queue import countdown
 from app.services.cards.sla import CardClocks, clocks_for
 from app.services.cards.status_message import compose
@@ -61,6 +60,7 @@ from app.ui.dialogs import (
     StatusDialog,
     StatusMessageDialog,
 )
+from app.ui.elided_label import ElidedLabel
 from app.ui.events import DeskEvents
 from app.ui.paging_section import PagingSection
 
@@ -93,7 +93,8 @@ class CardView(QWidget):
         self._clocks: CardClocks | None = None
         self._shown_fields: list[tuple[str, str]] = []
 
-        self.title = _plain(QLabel("No card selected"))
+        # Elided, not as wide as its text: a long symptom must not push the divider.
+        self.title = ElidedLabel("No card selected")
         self.title.setObjectName("cardTitle")
         font = self.title.font()
         font.setPointSizeF(font.pointSizeF() * 1.5)
@@ -132,7 +133,7 @@ class CardView(QWidget):
         # The five questions are long labels: their answers go under them, not far right.
         self.fields.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         # Under the fields, in their scroll area: whom to phone, where the ladder stands.
-        self.paging = PagingSection(desk)
+        self.paging = PagingSection(desk, events)
         holder = QWidget()
         stacked = QVBoxLayout(holder)
         stacked.addLayout(self.fields)
@@ -372,16 +373,18 @@ class CardView(QWidget):
         return self._act(lambda prev: StatusMessageDialog.ask(self, self._card(), fill, prev))
 
     def send_eta(self) -> bool:
-        """Post the ladder file's "technician on the way, ETA" text (refused before an
-        on-call person accepted); one click, no dialog: the words are the site's template."""
+        """Text the customer "a technician is on the way, ETA N minutes" (the messages
+        file's words, the ladder's default ETA; refused before an on-call person accepted);
+        one click, no dialog. The outbox sends it (F8 shows it)."""
         card, desk = self.card, self._desk
         if card is None:
             self._events.info.emit("Pick a card first (Ctrl+1 goes to the queue).")
             return False
 
         def post() -> Card:
-            text = eta_message(desk.journal.entries(card.id), load_ladder(desk.settings.ladder))
-            return desk.handle(PostStatusMessage(card.number, text))
+            eta = load_ladder(desk.settings.ladder).default_eta_minutes
+            templates = load_templates(desk.settings.message_templates)
+            return desk.handle(SendEta(card.number, templates, eta))
 
         return self._events.run(post, cards=frozenset({card.id})) is not None
 

@@ -97,6 +97,14 @@ class DeskWindow(QMainWindow):
         self.split.addWidget(self.side)
         self.split.setStretchFactor(0, 3)
         self.split.setStretchFactor(1, 2)
+        # The divider moves only when the dispatcher drags it: each side's least width is
+        # fixed now, so a card with a long title or unbroken words cannot raise its panel's
+        # minimum and push the divider (what does not fit elides or wraps instead).
+        for panel in (self.queue, self.side):
+            panel.setMinimumWidth(panel.minimumSizeHint().width())
+        # Kept at once, not only on a clean quit: a desk killed by a power cut keeps it too.
+        self.split.splitterMoved.connect(
+            lambda _pos, _index: self._settings.setValue("desk/split", self.split.saveState()))
         central = QWidget()
         column = QVBoxLayout(central)
         column.addWidget(self.offline_banner)
@@ -122,6 +130,8 @@ class DeskWindow(QMainWindow):
             "acknowledge": self.card.acknowledge,
             "confirm": self.card.confirm,
             "status_message": self.card.status_message,
+            "escalate_now": self.card.paging.escalate_now,
+            "hold_ladder": self.card.paging.hold_or_resume,
             "command_bar": self.focus_command_bar,
             "focus_queue": self.queue.focus_table,
             "focus_card": self.focus_card,
@@ -133,6 +143,7 @@ class DeskWindow(QMainWindow):
             "handover": self.open_handover,
             "breakglass": self.print_breakglass,
             "sync_now": self.background.sync_now,
+            "outbox": self.open_outbox,
             "roster": lambda: RosterDialog.ask(desk.roster, self),
             "on_call": lambda: self.side.setCurrentWidget(self.on_call),
             "tray": self.tray.open,
@@ -234,6 +245,20 @@ class DeskWindow(QMainWindow):
         b = self.background
         HandoverDialog(self.desk, self.events, self.desk.handover, on_call=lambda: b.on_call(
             self.desk.clock.now()), sync=b.sync, escalations=b.escalations, parent=self).exec()
+
+    def open_outbox(self) -> None:
+        """One outbox window: a second Ctrl+O brings the open one forward."""
+        from app.ui.outbox_view import open_outbox_view
+
+        view = getattr(self, "_outbox", None)
+        try:
+            if view is not None and view.isVisible():
+                view.raise_()
+                view.activateWindow()
+                return
+        except RuntimeError:  # closed: Qt deleted it (WA_DeleteOnClose)
+            pass
+        self._outbox = open_outbox_view(self, self.desk)
 
     def print_breakglass(self) -> None:
         from app.adapters.print_sheets import breakglass_job

@@ -93,23 +93,36 @@ def test_send_sms_rejects_bad_input_before_calling_twilio(twilio, pager, to, bod
 
 # -- voice -----------------------------------------------------------------------------------
 
-def test_place_call_sends_inline_twiml_asking_to_press_1(twilio, pager) -> None:
+def test_place_call_without_a_store_says_to_answer_the_sms(twilio, pager) -> None:
     result = pager.place_call(BOB, "Card 42, fire alarm at the depot.", card_ref="C-42")
 
     assert result.sid.startswith("CA") and len(result.sid) == 34
     (placed,) = twilio.requests_to("POST", "/Calls.json")
     assert placed.form["To"] == BOB and placed.form["From"] == DESK
     assert "Url" not in placed.form
-    twiml = placed.form["Twiml"]
-    assert "press 1 to accept" in twiml.lower()
-    gather = ET.fromstring(twiml).find("Gather")
-    assert gather is not None
-    assert gather.get("numDigits") == "1"
-    assert "card=C-42" in gather.get("action", "")
-    spoken = gather.findtext("Say") or ""
+    twiml = ET.fromstring(placed.form["Twiml"])
+    assert twiml.find("Gather") is None  # nobody to post a key to
+    spoken = twiml.findtext("Say") or ""
     assert spoken.startswith("Card 42, fire alarm at the depot.")
-    assert spoken.endswith("Press 1 to accept.")
+    assert "reply to the text message with its code" in spoken
     assert placed.form["MachineDetection"] == "Enable"
+
+
+def test_place_call_with_a_store_fetches_its_twiml_and_keys_there(twilio) -> None:
+    token = twilio.auth_token
+    pager = TwilioPager(twilio.account_sid, token, DESK, callback_url="https://store.example.org/",
+                        http_client=LoopbackHttpClient(twilio.base_url))
+    pager.place_call(BOB, "Card 42, fire alarm.", card_ref="C-42")
+    (placed,) = twilio.requests_to("POST", "/Calls.json")
+    assert "Twiml" not in placed.form
+    assert placed.form["Url"].startswith("https://store.example.org/twilio/voice/page?")
+    assert "card=C-42" in placed.form["Url"] and "fire+alarm" in placed.form["Url"]
+    assert placed.form["StatusCallback"] == "https://store.example.org/twilio/webhook"
+    gather = ET.fromstring(pager.ack_twiml("Card 42.", "C-42")).find("Gather")
+    assert gather is not None and gather.get("numDigits") == "1"
+    assert gather.get("action") == "https://store.example.org/twilio/voice/gather?card=C-42"
+    assert (gather.findtext("Say") or "").endswith(
+        "Press 4 to acknowledge, 5 to escalate, 6 to decline.")
 
 
 def test_place_call_refuses_a_message_too_long_for_twiml(twilio, pager) -> None:

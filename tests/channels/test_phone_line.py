@@ -176,7 +176,9 @@ def test_an_ack_from_a_paged_roster_number_stays_an_ack(
 
     url = store.url + INBOUND_PATH
     _, replied = twilio.receive_sms(ALICE, "on my way", webhook=url)
-    assert twiml(replied).findall("Message") == []  # a reply on the card, not a new emergency
+    # A reply on the card, not a new emergency: its one answer is how to acknowledge.
+    (hint,) = [m.text or "" for m in twiml(replied).findall("Message")]
+    assert hint.startswith(f"Reply {first.code} a to acknowledge")
     _, acked = twilio.receive_sms(ALICE, f"{first.code} ok", webhook=url)
     assert twiml(acked).findall("Message") == []
     assert stored(store, kind="intake.received") == []

@@ -21,6 +21,7 @@ from app.protocol.catalogue import (
     INTAKE_PAYLOADS,
     KINDS,
     MAX_STAMP_AHEAD_S,
+    OPERATOR_PAYLOADS,
 )
 from app.protocol.text import for_display, for_terminal, text_problem
 from app.services.cards.rules import DispatchRules
@@ -75,7 +76,8 @@ def test_a_payload_over_64_kib_is_refused(journal: Journal) -> None:
 
 
 def test_every_kind_names_its_schema_and_unknown_fields_are_refused() -> None:
-    assert set(CARD_PAYLOADS) | set(HANDOVER_PAYLOADS) | set(INTAKE_PAYLOADS) == KINDS
+    assert set(CARD_PAYLOADS) | set(HANDOVER_PAYLOADS) | set(INTAKE_PAYLOADS) | \
+        set(OPERATOR_PAYLOADS) == KINDS
     stamp = f"{1_764_000_000_000:015d}.00000.d1"
     entry = Entry("01a20801-09bf-79a2-9f63-6b80c5aa7a79", str(uuid.uuid4()), "card.note",
                   {"text": "ok", "extra": 1}, stamp, "d1", "ops")

@@ -148,8 +148,12 @@ def test_an_unrouted_night_card_pages_the_duty_coordinator(tmp_path: Path,
         [note] = site.notes(card_id)
         assert "no routing rule matched: fallback to the duty coordinator" in note
         assert "must name an owner by 02:20 UTC" in note
-        # The ladder does not skip ahead: tier 2 (the shift lead) only after tier 1's wait.
+        # The ladder does not skip ahead: the coordinator has 10 minutes to name an owner
+        # (not the tier's 4), then tier 2 pages the shift lead.
         site.clock.advance(4 * 60)
+        site.service.run_due()
+        assert [s.contact_id for s in site.service.state(card_id).steps] == [coordinator]
+        site.clock.advance(6 * 60)
         site.service.run_due()
         state = site.service.state(card_id)
         assert [s.contact_id for s in state.steps] == [coordinator,

@@ -51,7 +51,7 @@ def test_csv_round_trip_of_the_example_contacts() -> None:
 
 TOML_MISTAKES = [
     ('primary_phone = "+447700900100"', 'primary_phone = "0170 1234567"',
-     "line 30, [[contact]] #1: primary_phone '01701234567' is not an E.164 number",
+     "line 36, [[contact]] #1: primary_phone '01701234567' is not an E.164 number",
      "primary_phone"),
     ('pattern = "1-in-3"', 'pattern = "1-in-4"', "[[rotation]] #3: pattern '1-in-4' is unknown",
      "pattern"),
@@ -71,7 +71,7 @@ TOML_MISTAKES = [
     ('[[group]]\nname = "duty"', '[[grup]]\nname = "duty"', "unknown section 'grup'", "grup"),
     # Names are printed on sheets, terminals and pages: no escape sequences, one line.
     ('name = "Jonas Weber"', 'name = "Jonas\\u001b[2J Weber"',
-     "line 30, [[contact]] #1: key 'name' holds the control character \\x1b; remove it", "name"),
+     "line 36, [[contact]] #1: key 'name' holds the control character \\x1b; remove it", "name"),
     ('name = "Jonas Weber"', 'name = "Jonas\\nWeber"',
      "[[contact]] #1: key 'name' must be one line", "name"),
     ('members = ["l.klein", "d.wolf", "k.neumann"]',

@@ -46,10 +46,10 @@ class LoopbackStore:
         store: Store = self.app.state.store
         return store
 
-    def replace(self, db_path: Path, clock: Clock | None = None) -> None:
+    def replace(self, db_path: Path, clock: Clock | None = None, **app_args: Any) -> None:
         """A fresh store database behind the same address."""
         old = self.store
-        self.app = create_app(f"sqlite:///{db_path}", clock=clock)
+        self.app = create_app(f"sqlite:///{db_path}", clock=clock, **app_args)
         if self._loop is not None:
             self.store.wakeup.attach(self._loop)
         old.close()

@@ -94,7 +94,7 @@ def test_cancel_queued_pages_button_writes_cancellations(
 
 def test_send_eta_posts_the_template_once_someone_on_call_accepted(
         qtbot: Any, desk: Desk, events: DeskEvents, window: Any) -> None:
-    card = register(desk)
+    card = register(desk, q_contact="ward C reception +15557770001")
     window.show_number(card.number)
     errors: list[str] = []
     events.error.connect(errors.append)
@@ -103,6 +103,8 @@ def test_send_eta_posts_the_template_once_someone_on_call_accepted(
     desk.cards.acknowledge(card.number, "Alice Primary", "phone", desk.operator)
     events.announce(frozenset({card.id}))
     qtbot.mouseClick(window.card.buttons["eta"], Qt.MouseButton.LeftButton)
-    posted = [e.payload["text"] for e in desk.journal.entries(card.id)
-              if e.kind == "card.status_message"]
-    assert posted == ["A technician is on the way, ETA 35 minutes."]
+    # Queued in the outbox as a customer text to the card's number (tests/messages sends).
+    posted = [(e.payload["to"], e.payload["body"]) for e in desk.journal.entries(card.id)
+              if e.kind == "message.queued" and e.payload["type"] == "customer"]
+    assert posted == [("+15557770001",
+                       f"A technician is on the way, ETA 35 minutes. Reference {card.number}.")]

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -170,23 +171,32 @@ def _utc(moment: datetime, name: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+@lru_cache(maxsize=4096)
+def _day_window(hours: OperatingHours, day: date) -> tuple[datetime, datetime] | None:
+    """The local date's (open, close) in UTC, or None. Cached: a year's report asks for the
+    same few hundred days a hundred thousand times (bench.report)."""
+    if day.weekday() not in hours.days or day in hours.holidays:
+        return None
+    zone = _zone(hours.tz)
+    opens = datetime.combine(day, hours.start, zone).astimezone(UTC)
+    closes = datetime.combine(day, hours.end, zone).astimezone(UTC)
+    return (opens, closes) if closes > opens else None  # empty in a spring-forward gap
+
+
 def _windows(hours: OperatingHours, since: datetime) -> Iterator[tuple[datetime, datetime]]:
     """Yield each day's (open, close) in UTC, from the local date of `since` onwards.
 
     Local start/end are localised per date, so a DST day's window has its real length; a
     non-existent or repeated local time resolves by PEP 495 fold=0 (the pre-change offset).
     """
-    zone = _zone(hours.tz)
-    day = since.astimezone(zone).date()
+    day = since.astimezone(_zone(hours.tz)).date()
     idle = 0  # consecutive local dates without a window: the guard against endless walks
     while idle < _MAX_IDLE_DAYS:
         idle += 1
-        if day.weekday() in hours.days and day not in hours.holidays:
-            opens = datetime.combine(day, hours.start, zone).astimezone(UTC)
-            closes = datetime.combine(day, hours.end, zone).astimezone(UTC)
-            if closes > opens:  # may be empty if `start` falls in a spring-forward gap
-                idle = 0
-                yield opens, closes
+        window = _day_window(hours, day)
+        if window is not None:
+            idle = 0
+            yield window
         day += timedelta(days=1)
     raise ConfigError(
         f"operating hours never open: no operating day in the {_MAX_IDLE_DAYS} days before {day}",

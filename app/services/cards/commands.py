@@ -16,6 +16,9 @@ from typing import Any
 
 from app.services.cards.card import Card, Operator
 from app.services.cards.service import CardService
+from app.services.messages.service import distribution_entries, eta_entry
+from app.services.messages.templates import Templates
+from app.services.messages.triggers import recipients_json, stakeholders
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,36 @@ class Confirm:
 
 @dataclass(frozen=True)
 class PostStatusMessage:
+    """A status update in the fixed phrasing: written on the card (which resets the
+    next-update clock) and sent by the outbox to the card's distribution list."""
+
     number: str
     text: str
     next_update_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class SendEta:
+    """"A technician is on the way, ETA N minutes" to the card's customer, by SMS, in the
+    words of the messages file (`templates`) for the card's kind of work."""
+
+    number: str
+    templates: Templates
+    eta_minutes: int = 35
+
+
+@dataclass(frozen=True)
+class EditDistribution:
+    """Add (name, address) pairs to the card's distribution list, or remove addresses."""
+
+    number: str
+    add: tuple[tuple[str, str], ...] = ()
+    remove: tuple[str, ...] = ()
+
+
 CardCommand = (RegisterCard | AttachReport | UpdateFields | SetStatus | ChangePriority
-               | AddNote | Assign | Acknowledge | Confirm | PostStatusMessage)
+               | AddNote | Assign | Acknowledge | Confirm | PostStatusMessage | SendEta
+               | EditDistribution)
 
 
 def handle(command: CardCommand, cards: CardService, operator: Operator) -> Card:
@@ -112,5 +138,16 @@ def handle(command: CardCommand, cards: CardService, operator: Operator) -> Card
         case Confirm(number):
             return cards.confirm(number, operator)
         case PostStatusMessage(number, text, next_update_at):
-            return cards.post_status_message(number, text, next_update_at, operator)
+            to = recipients_json(stakeholders(cards.timeline(number)))
+            return cards.post_status_message(number, text, next_update_at, operator, to)
+        case SendEta(number, templates, eta_minutes):
+            card = cards.get(number)
+            state = cards.journal.card(card.id)
+            entry = eta_entry(state, cards.timeline(number), templates, eta_minutes,
+                              cards.clock.now())
+            return Card.from_state(cards.journal.write_card([entry], operator.name))
+        case EditDistribution(number, add, remove):
+            card = cards.get(number)
+            entries = distribution_entries(card.id, add, remove)
+            return Card.from_state(cards.journal.write_card(entries, operator.name))
     raise TypeError(f"not a card command: {command!r}")

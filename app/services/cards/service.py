@@ -300,16 +300,20 @@ class CardService:
         return self._commit(NewEntry(card.id, "card.note", {"text": body}), operator)
 
     def post_status_message(
-        self, number: str, text: str, next_update_at: datetime | None, operator: Operator
+        self, number: str, text: str, next_update_at: datetime | None, operator: Operator,
+        to: list[dict[str, str]] | None = None,
     ) -> Card:
+        """`to`: the recipients the outbox sends it to (the card's distribution list)."""
         card = self._open(number)
         body = one_line(text, "text", "the status message", limit=500)
         if next_update_at is not None and next_update_at <= self.clock.now():
             raise ValidationError("the next update must be in the future", field="next_update_at")
-        payload = {
+        payload: dict[str, Any] = {
             "text": body,
             "next_update_at": next_update_at.isoformat() if next_update_at else None,
         }
+        if to:
+            payload["to"] = to
         return self._commit(NewEntry(card.id, "card.status_message", payload), operator)
 
     def acknowledge(self, number: str, who: str, how: str, operator: Operator) -> Card:

@@ -20,6 +20,7 @@ from app.models.entry import Entry
 from app.protocol.text import for_display
 from app.services.cards.card import STATUS_LABELS
 from app.services.escalation.timeline import LADDER_LINES
+from app.services.messages.timeline import MESSAGE_LINES
 
 CLOCK_LABELS = {"reaction": "reaction", "recovery": "recovery", "update": "status update"}
 #: What starts each line after the first of a multi-line detail: deeper than any line the
@@ -106,6 +107,7 @@ _DESCRIBE: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
         "the number was already in use at the central store",
     ),
     **LADDER_LINES,
+    **MESSAGE_LINES,  # after card.status_message above: its line names the recipients
 }
 
 

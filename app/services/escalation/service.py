@@ -18,24 +18,20 @@ import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from app.adapters.pager import CallOutcome, Pager, PagerError, PageResult, PagerHttpError
+from app.adapters.pager import Pager, PagerError, PageResult, PagerHttpError
 from app.clock import Clock
 from app.errors import ConfigError
 from app.models.entry import Entry, NewEntry
 from app.models.journal import Journal
 from app.models.projection import CardState
 from app.protocol.catalogue import LADDER_KINDS
+from app.services.escalation.firing import Job, step_entries
 from app.services.escalation.inbound import (
     PAGER_CARD,
     entries_for_ack,
-    entries_for_call,
-    entries_for_reply,
-    open_pages,
 )
-from app.services.escalation.inbound import reply_code as make_reply_code
 from app.services.escalation.ladder import Ladder
 from app.services.escalation.recipients import Recipients, sms_text, tier_problems, voice_text
 from app.services.escalation.runner import (
@@ -43,7 +39,6 @@ from app.services.escalation.runner import (
     Plan,
     Send,
     bookkeeping,
-    is_late,
     plan,
     throttled_until,
 )
@@ -61,18 +56,6 @@ log = logging.getLogger(__name__)
 
 OPERATOR = "ladder"
 _MAX_PASSES = 60  # a restart after a long outage may fire every tier in one call
-_REPLIES_CURSOR = "ladder.replies_since"
-_CALL_WATCH = timedelta(minutes=30)  # how long a call's result is still looked up
-
-
-@dataclass(frozen=True)
-class _Job:
-    """One channel to send now: a fresh step's (tries 0) or a retry of a failed one."""
-
-    send: Send
-    code: str | None
-    tries: int  # failed tries so far
-    step_end: datetime  # retries stop here: the next tier is due
 
 
 @dataclass
@@ -92,6 +75,10 @@ class EscalationService:
         self.journal, self.ladder, self.pager = journal, ladder, pager
         self.recipients, self.clock = recipients, clock
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pager")
+        # Reading call results has its own few threads, so a poll never queues ahead of a
+        # page being sent; `answers` also remembers when each call was last looked at.
+        self._answers_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="answers")
+        self._call_checked: dict[str, datetime] = {}
         self._fired_here: set[tuple[str, int, int]] = set()
         # card id -> (its entries' highest local seq, its ladder state); states are only read
         # once derived.
@@ -107,14 +94,19 @@ class EscalationService:
         roster = self.recipients.roster
         if not roster.groups:
             return
-        problems = tier_problems(self.ladder, roster, self.recipients.routing,
-                                 default_group=self.recipients.default_group)
+        routing, group = self.recipients.routing, self.recipients.default_group
+        problems = tier_problems(self.ladder, roster, routing, default_group=group,
+                                 shifts=False)
+        for line in tier_problems(self.ladder, roster, routing, default_group=group):
+            if line not in problems:
+                log.warning("ladder %r: %s", self.ladder.name, line)
         if problems:
             raise ConfigError(f"ladder {self.ladder.name!r} does not fit the roster: "
                               + "; ".join(problems), field="tier")
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self._answers_pool.shutdown(wait=True)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -212,81 +204,25 @@ class EscalationService:
             out += entries_for_ack(card, self.journal.entries(card["id"]))
         self._write(out, result)
 
-    def _step_entries(self, fire: Fire, card: CardState, stopped: frozenset[str],
-                      now: datetime, paged: frozenset[str] = frozenset()
-                      ) -> tuple[list[NewEntry], list[_Job], str | None]:
-        """The entries that fire one step, the sends that follow, and its desk alarm."""
-        tier = self.ladder.tier(fire.tier)
-        pick = self.recipients.resolve(card, tier, now, paged=paged)
-        person, reason = pick.contact, pick.reason
-        if person is not None and not person.primary_phone:
-            reason = f"{person.name} has no phone number"
-            person = None
-        # The route's contact method restricts the tier: "sms" never rings anyone.
-        allowed = [c for c in tier.channels if pick.channels is None or c in pick.channels]
-        if person is not None and not any(c in ("sms", "voice") for c in allowed):
-            reason = (f"the route pages {person.name} by {pick.method} only, which tier "
-                      f"{tier.number} does not page on ({' + '.join(tier.channels)})")
-            person = None
-        to = {ch: person.primary_phone for ch in ("sms", "voice")
-              if person is not None and ch in allowed}
-        code = make_reply_code(fire.card_id, person.id) if person else None
-        payload: dict[str, Any] = {
-            "tier": fire.tier, "attempt": fire.attempt, "due": fire.due.isoformat(),
-            "late": is_late(fire.due, now), "late_by_s": round((now - fire.due).total_seconds(), 1),
-            "who": person.name if person else None, "contact_id": person.id if person else None,
-            "to": to, "code": code, "desk_alarm": "desk_alarm" in tier.channels,
-            "of": len(self.ladder.tiers)}
-        if person is None:
-            payload["unreachable"] = reason
-        entries = [NewEntry(fire.card_id, "ladder.step", payload,
-                            id=step_id(fire.card_id, fire.tier, fire.attempt))]
-        if pick.note or (person is not None and pick.method not in (None, "sms+call")):
-            # ladder.step has no field for why this person or these channels: the
-            # timeline says it in a note, a fact of the step (one per step on every desk).
-            why = pick.note or f"paged {person.name if person else '?'}"
-            if pick.method not in (None, "sms+call"):
-                why += f"; the route's method is {pick.method} only"
-            entries.append(NewEntry(fire.card_id, "card.note", {
-                "text": f"Tier {fire.tier}: {why}."},
-                id=step_id(fire.card_id, fire.tier, fire.attempt, "routing")))
-        if "sms" in to and to["sms"] in stopped:
-            entries.append(NewEntry(fire.card_id, "ladder.page_skipped", {
-                "tier": fire.tier, "attempt": fire.attempt, "channel": "sms", "to": to["sms"],
-                "reason": "the number replied STOP; it gets no SMS until it replies START"},
-                id=step_id(fire.card_id, fire.tier, fire.attempt, "sms", "skipped")))
-            del to["sms"]
-        end = fire.due + tier.wait
-        jobs = [_Job(Send(fire.card_id, fire.tier, fire.attempt, ch, number), code, 0, end)
-                for ch, number in to.items()]
-        alarm = None
-        if payload["desk_alarm"]:
-            alarm = (f"Card {card['number']} reached the last tier "
-                     f"({payload['who'] or reason}): phone them now.")
-        return entries, jobs, alarm
-
     def _fire_all(self, fires: list[Fire], by_id: Mapping[str, LadderState],
-                  result: RunResult) -> list[_Job]:
+                  result: RunResult) -> list[Job]:
         """Write every due step in ONE transaction (the journal first); return their sends.
         A step the journal already had (fired before) is not sent again."""
         if not fires:
             return []
         now, stopped = self.clock.now(), self.opted_out()
         entries: list[NewEntry] = []
-        jobs: dict[str, list[_Job]] = {}
+        jobs: dict[str, list[Job]] = {}
         alarms: dict[str, str] = {}
         for fire in fires:
-            state = by_id.get(fire.card_id)
-            paged = frozenset(st.contact_id for st in (state.steps if state else [])
-                              if st.contact_id)
-            more, sends, alarm = self._step_entries(fire, self.journal.card(fire.card_id),
-                                                    stopped, now, paged)
-            entries += more
-            step = str(more[0].id)
-            jobs[step] = sends
-            if alarm:
-                alarms[step] = alarm
-        out: list[_Job] = []
+            fired = step_entries(fire, self.journal.card(fire.card_id), by_id.get(fire.card_id),
+                                 self.ladder, self.recipients, stopped, now)
+            entries += fired.entries
+            step = str(fired.entries[0].id)
+            jobs[step] = fired.jobs
+            if fired.alarm:
+                alarms[step] = fired.alarm
+        out: list[Job] = []
         for entry in self._write(entries, result):
             if entry.kind == "ladder.step":
                 p = entry.payload
@@ -297,8 +233,8 @@ class EscalationService:
                     result.alarms.append(alarms[entry.id])
         return out
 
-    def _unthrottled(self, jobs: list[_Job], by_id: dict[str, LadderState],
-                     last_page: Mapping[str, datetime]) -> list[_Job]:
+    def _unthrottled(self, jobs: list[Job], by_id: dict[str, LadderState],
+                     last_page: Mapping[str, datetime]) -> list[Job]:
         """Fresh sends that may go now: a card's first page to a number always may; a repeat
         within the throttle stays pending and the planner sends it when the throttle ends."""
         now = self.clock.now()
@@ -310,12 +246,12 @@ class EscalationService:
                 out.append(job)
         return out
 
-    def _retry_job(self, send: Send, state: LadderState) -> _Job:
+    def _retry_job(self, send: Send, state: LadderState) -> Job:
         step = next(x for x in state.steps if (x.tier, x.attempt) == (send.tier, send.attempt))
-        return _Job(send, step.code, step.channels[send.channel].tries,
+        return Job(send, step.code, step.channels[send.channel].tries,
                     state.step_end(self.ladder, step))
 
-    def _send_all(self, jobs: list[_Job], result: RunResult) -> None:
+    def _send_all(self, jobs: list[Job], result: RunResult) -> None:
         """Send every channel at once (SMS and voice of a tier go out together), then write
         what happened in one transaction."""
         if not jobs:
@@ -351,7 +287,7 @@ class EscalationService:
             result.sent += 1
         self._write(entries, result)
 
-    def _send_one(self, job: _Job, card: CardState) -> PageResult:
+    def _send_one(self, job: Job, card: CardState) -> PageResult:
         send = job.send
         if send.channel == "sms":
             text = sms_text(card, {"code": job.code, "tier": send.tier}, len(self.ladder.tiers))
@@ -361,36 +297,12 @@ class EscalationService:
 
     # -- answers -----------------------------------------------------------------------------
 
-    def poll(self) -> set[str]:
-        """Read SMS replies and finished calls back from the provider; returns touched cards.
-        Raises PagerError when the provider cannot be reached (the caller shows it)."""
-        now = self.clock.now()
-        # Only the desk that runs a card's ladder reads its answers: two desks sharing one
-        # Twilio account would otherwise each record every reply (the store keeps one copy).
-        me = self.journal.desk_id
-        running = [s for s in self.states() if s.running and s.owner == me]
-        pages = open_pages(running)
-        handled = {sid for s in running for sid in s.replies}
-        cursor = self.journal.get_meta(_REPLIES_CURSOR)
-        since = datetime.fromisoformat(cursor) if cursor else now - timedelta(hours=1)
-        entries: list[NewEntry] = []
-        newest = since
-        for reply in self.pager.fetch_replies(since - timedelta(seconds=2)):
-            newest = max(newest, reply.received_at)
-            if reply.sid not in handled:
-                entries += entries_for_reply(reply.sid, reply.from_number, reply.body,
-                                             reply.received_at, pages)
-        done = {c.sid for s in running for st in s.steps for c in st.channels.values()
-                if c.outcome is not None}
-        calls = [p for p in pages if p.call_sid and p.call_sid not in done
-                 and now - p.sent_at <= _CALL_WATCH]
-        outcomes = self._pool.map(lambda p: self.pager.call_outcome(str(p.call_sid)), calls)
-        for page, outcome in zip(calls, outcomes, strict=True):
-            if outcome != CallOutcome.IN_PROGRESS:
-                entries += entries_for_call(str(page.call_sid), outcome.value, pages, now)
+    def poll(self, heartbeats: Mapping[str, datetime] | None = None) -> set[str]:
+        """Read SMS replies and finished calls back from the provider (`answers.py`: only for
+        the ladders this desk runs); returns touched cards. Raises PagerError when the
+        provider cannot be reached (the caller shows it)."""
+        from app.services.escalation.answers import read_answers
+
         result = RunResult()
-        self._write(entries, result)
-        self._settle_acks(result)
-        if newest > since:
-            self.journal.set_meta(_REPLIES_CURSOR, newest.isoformat())
+        read_answers(self, result, heartbeats)
         return result.touched

@@ -16,7 +16,17 @@ Entry kinds (all on the card; ids are facts from ``step_key`` so a repeat write 
     ladder.call_result   how a voice page ended (voicemail, no answer...); never an ack
     ladder.reply         an SMS reply that was not an acceptance
     ladder.taken_over    another desk took the ladder over (the owner went dark)
+    ladder.declined      the paged person can't: the next tier is due at once
+    ladder.escalate      escalate now (the person paged, or the dispatcher): next tier at once
+    ladder.hold          nothing new fires until ``ladder.resume`` (or the hold's ``until``)
+    ladder.resume        the ladder goes on; a tier whose time passed meanwhile fires at once
     card.ack             an acknowledgement (SMS reply, key 1, or "reached by phone")
+
+A step that went to the duty coordinator for a card the matrix could not settle carries
+``owner_by``: the coordinator must name an owner by then, so the next tier is due at that
+deadline rather than after the tier's wait, and naming an owner (the card assigned to someone
+else after that step) stops the ladder ("owner named"). The coordinator's own
+acknowledgement stops it as any acknowledgement does.
 """
 
 from __future__ import annotations
@@ -30,6 +40,13 @@ from typing import Any
 from app.models.entry import Entry, fact_id
 from app.models.projection import CLOSED, RESTORED, CardState
 from app.protocol.catalogue import LADDER_KINDS
+from app.services.escalation.control import (
+    CONTROL_KINDS,
+    Decline,
+    Hold,
+    apply_assignee,
+    apply_control,
+)
 from app.services.escalation.ladder import Ladder
 
 # A step fired within this of its due time is on time; later is flagged "late" (DOMAIN: every
@@ -99,10 +116,27 @@ class StepState:
     desk_alarm: bool = False
     unreachable_at: datetime | None = None
     unreachable_reason: str | None = None
+    owner_by: datetime | None = None  # the duty coordinator must name an owner by then
+    declined: Decline | None = None
+    escalated_at: datetime | None = None  # "escalate now" while this step was the last
 
     @property
     def sent(self) -> bool:
         return any(c.sid is not None for c in self.channels.values())
+
+    @property
+    def moved_on_at(self) -> datetime | None:
+        """When the next tier became due at once: nobody reachable, a decline, or an
+        escalate-now (the earliest of them)."""
+        times = [t for t in (self.unreachable_at, self.escalated_at,
+                             self.declined.at if self.declined else None) if t is not None]
+        return min(times) if times else None
+
+    @property
+    def skips_tier(self) -> bool:
+        """A decline or an escalate-now goes to the next TIER (the next person), not to the
+        next page of the same tier."""
+        return self.declined is not None or self.escalated_at is not None
 
 
 @dataclass(frozen=True)
@@ -124,6 +158,9 @@ class LadderState:
     stopped: str | None = None  # "acknowledged", "restored", "closed"
     exhausted_at: datetime | None = None
     replies: list[str] = field(default_factory=list)  # sids already handled
+    holds: list[Hold] = field(default_factory=list)  # oldest first
+    escalated_at: datetime | None = None  # "escalate now" before the first tier
+    owner_named: tuple[str, datetime] | None = None  # who the coordinator named, when
 
     @property
     def last(self) -> StepState | None:
@@ -133,9 +170,43 @@ class LadderState:
     def running(self) -> bool:
         return self.stopped is None and bool(self.steps)
 
+    @property
+    def hold(self) -> Hold | None:
+        """The last hold if nobody resumed it (its ``until`` may have passed: ask
+        ``held_at``)."""
+        last = self.holds[-1] if self.holds else None
+        return last if last is not None and last.resumed_at is None else None
+
+    def held_at(self, at: datetime) -> Hold | None:
+        hold = self.hold
+        return hold if hold is not None and hold.holds_at(at) else None
+
+    @property
+    def owner_step(self) -> StepState | None:
+        """The step that gave the card to the duty coordinator, with its owner deadline."""
+        return next((s for s in self.steps if s.owner_by is not None), None)
+
+    @property
+    def declined_by(self) -> frozenset[str]:
+        """Contact ids that declined this card: they are not paged for it again."""
+        return frozenset(s.declined.contact_id or s.contact_id or "" for s in self.steps
+                         if s.declined is not None) - {""}
+
     def step_end(self, ladder: Ladder, step: StepState) -> datetime:
-        """When the wait after ``step`` ends without an acknowledgement."""
-        return step.due + ladder.tier(step.tier).wait
+        """When the wait after ``step`` ends without an acknowledgement; for the duty
+        coordinator's step, the deadline to name an owner."""
+        return step.owner_by or step.due + ladder.tier(step.tier).wait
+
+    def _after_holds(self, due: datetime) -> datetime | None:
+        """``due`` moved past every hold that keeps it from firing; None while a hold
+        without an end lasts. A tier due during a hold fires when the hold ends."""
+        for hold in self.holds:
+            end = hold.end
+            if end is None:
+                return None
+            if due < end:
+                due = end
+        return due
 
     def next_due(self, ladder: Ladder) -> tuple[int, int, datetime] | None:
         """The next step to fire (tier, attempt, due), or None if none is left or needed.
@@ -150,28 +221,35 @@ class LadderState:
         if not self.steps:
             if self.start_due is None:
                 return None
+            start = self.start_due if self.escalated_at is None else min(self.start_due,
+                                                                          self.escalated_at)
             tier, attempt = order[0]
-            return tier, attempt, self.start_due
+            due_at = self._after_holds(start)
+            return None if due_at is None else (tier, attempt, due_at)
         last = self.steps[-1]
         index = order.index((last.tier, last.attempt)) if (last.tier, last.attempt) in order \
             else len(order)
+        if last.skips_tier:
+            while index + 1 < len(order) and order[index + 1][0] == last.tier:
+                index += 1
         if index + 1 >= len(order):
             return None
         due = self.step_end(ladder, last)
-        if last.unreachable_at is not None:
-            due = min(due, last.unreachable_at)
+        if last.moved_on_at is not None:
+            due = min(due, last.moved_on_at)
         tier, attempt = order[index + 1]
-        return tier, attempt, due
+        due_at = self._after_holds(due)
+        return None if due_at is None else (tier, attempt, due_at)
 
     def exhaust_due(self, ladder: Ladder) -> datetime | None:
         """When the whole ladder has gone unanswered (the last step's wait is over)."""
         if self.stopped is not None or self.exhausted_at is not None or not self.steps:
             return None
-        if self.next_due(ladder) is not None:
+        if self.next_due(ladder) is not None or self.hold is not None and self.hold.end is None:
             return None
         last = self.steps[-1]
         end = self.step_end(ladder, last)
-        return min(end, last.unreachable_at) if last.unreachable_at else end
+        return self._after_holds(min(end, last.moved_on_at) if last.moved_on_at else end)
 
     def pages_to(self, number: str, channel: str) -> list[datetime]:
         """When this card already paged ``number`` on ``channel`` (sent, not just tried)."""
@@ -236,13 +314,18 @@ def _fold(state: LadderState, ordered: Sequence[Entry]) -> LadderState:
         if e.kind == "ladder.step":
             step = StepState(key[0], key[1], _dt(p["due"]), e.at, bool(p.get("late")),
                              p.get("who"), p.get("contact_id"), p.get("code"),
-                             desk_alarm=bool(p.get("desk_alarm")))
+                             desk_alarm=bool(p.get("desk_alarm")),
+                             owner_by=_dt(p["owner_by"]) if p.get("owner_by") else None)
             for channel, to in dict(p.get("to") or {}).items():
                 step.channels[channel] = ChannelState(channel, to)
             if p.get("unreachable"):
                 step.unreachable_at, step.unreachable_reason = e.at, str(p["unreachable"])
             steps[key] = step
             state.steps.append(step)
+        elif e.kind in CONTROL_KINDS:
+            apply_control(state, step, e)
+        elif e.kind == "card.fields" and "assignee" in dict(p.get("fields") or {}):
+            apply_assignee(state, e)
         elif e.kind == "ladder.taken_over":
             state.owner = str(p["to"])
         elif e.kind == "ladder.exhausted":

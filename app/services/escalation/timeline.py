@@ -40,7 +40,32 @@ def _call_result(p: dict[str, Any]) -> tuple[str, str]:
     return f"Call to {p.get('to', '?')}: {outcome}", note
 
 
+def _declined(p: dict[str, Any]) -> tuple[str, str]:
+    who = p.get("who") or p.get("to") or "the person paged"
+    how = {"sms": "by SMS reply", "voice": "by key in the call", "desk": "told the desk"}.get(
+        str(p.get("how")), "")
+    return (f"{who} DECLINED tier {p.get('tier')}: next person now",
+            _join(p.get("reason") or "no reason given", how))
+
+
+def _escalate(p: dict[str, Any]) -> tuple[str, str]:
+    where = f" from tier {p['tier']}" if p.get("tier") else ""
+    return f"Escalated now{where} by {p.get('by', '?')}", _join(p.get("reason"),
+                                                                 "next tier due at once")
+
+
+def _hold(p: dict[str, Any]) -> tuple[str, str]:
+    until = f"until {str(p['until'])[11:16]} UTC" if p.get("until") else "until resumed"
+    return f"Ladder HELD by {p.get('by', '?')}", _join(
+        p.get("reason"), f"no new tier fires {until}; pages already out stay out")
+
+
 LADDER_LINES: dict[str, Describe] = {
+    "ladder.declined": _declined,
+    "ladder.escalate": _escalate,
+    "ladder.hold": _hold,
+    "ladder.resume": lambda p: (f"Ladder resumed by {p.get('by', '?')}", _join(
+        p.get("reason"), "a tier whose time passed fires at once")),
     "ladder.step": _step,
     "ladder.page": lambda p: (f"{_channel(p)} sent", f"tier {p.get('tier')} · {p.get('sid')}"),
     "ladder.page_failed": _failed,

@@ -11,13 +11,12 @@ that who-is-on-call can be asked for any moment, including across daylight-savin
     csvfile.py   the contact list in CSV
 """
 
-from .contact import Contact, check_phone, normalise_phone
+from .contact import METHODS, Contact, check_phone, normalise_phone
 from .csvfile import CSV_COLUMNS, dump_contacts_csv, load_contacts_csv
 from .model import Group, OnCall, Roster, Span
 from .rotation import PATTERN_DAYS, ROLES, Override, Rotation, Shift
 from .routing import (
     COORDINATOR_DEADLINE,
-    METHODS,
     Route,
     RoutingDecision,
     RoutingMatrix,

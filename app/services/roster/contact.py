@@ -23,6 +23,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # prefix dialled only inside the country and must go, not just its brackets.
 _TRUNK_ZERO = re.compile(r"\(0\)")
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
+# How a person (and a route, app/services/roster/routing.py) may be paged: "call" is a voice
+# call; "sms" never rings the phone (a route for work that can wait, or a person who cannot
+# take calls on duty).
+METHODS = ("sms+call", "call", "sms")
 
 
 def fail(name: str, problem: str) -> ValidationError:
@@ -91,6 +95,9 @@ class Contact:
     availability: str
     vacation_replacement: str | None
     skills: frozenset[str]
+    #: How this person may be paged: "sms+call" (both at once), "call" or "sms" only. The
+    #: route's method narrows it further; a page uses what both allow.
+    method: str = "sms+call"
 
     def __post_init__(self) -> None:
         # "" and None mean the same for optional fields; keep one so that equality and the
@@ -121,6 +128,8 @@ class Contact:
                            "else or leave it empty")
         for skill in sorted(self.skills):
             check_skill(skill)
+        if self.method not in METHODS:
+            raise fail("method", f"{self.method!r} is unknown; use one of {', '.join(METHODS)}")
 
     @property
     def numbers(self) -> tuple[str, ...]:
@@ -131,7 +140,8 @@ class Contact:
     def create(cls, id: str, name: str, *, role: str = "", responsibilities: str = "",
                primary_phone: str = "", backup_phone: str | None = None,
                messenger: str | None = None, availability: str = "",
-               vacation_replacement: str | None = None, skills: Iterable[str] = ()) -> Contact:
+               vacation_replacement: str | None = None, skills: Iterable[str] = (),
+               method: str = "") -> Contact:
         """Build a contact from hand-typed values: trims spaces, strips phone punctuation
         ("+49 (0)30 123-456" becomes "+4930123456") and lower-cases skills, then validates."""
 
@@ -144,4 +154,5 @@ class Contact:
                    backup_phone=opt(backup_phone, normalise_phone), messenger=opt(messenger),
                    availability=availability.strip(),
                    vacation_replacement=opt(vacation_replacement),
-                   skills=frozenset(s.strip().lower() for s in skills if s.strip()))
+                   skills=frozenset(s.strip().lower() for s in skills if s.strip()),
+                   method=method.strip().lower() or "sms+call")

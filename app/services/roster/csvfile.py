@@ -18,6 +18,8 @@ CSV_COLUMNS = (
     "id", "name", "role", "responsibilities", "primary_phone", "backup_phone", "messenger",
     "availability", "vacation_replacement", "skills",
 )
+# Columns a file may leave out (older exports): the contact method, "sms+call" when absent.
+OPTIONAL_COLUMNS = ("method",)
 
 
 def load_contacts_csv(text: str, source: str = "contacts CSV") -> list[Contact]:
@@ -30,11 +32,14 @@ def load_contacts_csv(text: str, source: str = "contacts CSV") -> list[Contact]:
         header = [h.strip() for h in next(reader, [])]
     except csv.Error as exc:
         raise ConfigError(f"{source} row 1: cannot be read as CSV: {exc}") from None
-    if sorted(header) != sorted(CSV_COLUMNS):
+    known = (*CSV_COLUMNS, *OPTIONAL_COLUMNS)
+    if sorted(h for h in header if h not in OPTIONAL_COLUMNS) != sorted(CSV_COLUMNS) or len(
+            set(header)) != len(header):
         missing = [c for c in CSV_COLUMNS if c not in header]
-        extra = [h for h in header if h not in CSV_COLUMNS]
+        extra = [h for h in header if h not in known]
         raise ConfigError(
             f"{source} row 1: header must be " + ",".join(CSV_COLUMNS)
+            + f" (and optionally {', '.join(OPTIONAL_COLUMNS)})"
             + (f"; missing {', '.join(missing)}" if missing else "")
             + (f"; unknown {', '.join(extra)}" if extra else "")
             + ("; a column is repeated" if not missing and not extra else "")
@@ -58,7 +63,7 @@ def load_contacts_csv(text: str, source: str = "contacts CSV") -> list[Contact]:
                     primary_phone=row["primary_phone"], backup_phone=row["backup_phone"],
                     messenger=row["messenger"], availability=row["availability"],
                     vacation_replacement=row["vacation_replacement"],
-                    skills=row["skills"].split(";"),
+                    skills=row["skills"].split(";"), method=row.get("method", ""),
                 )
             except ValidationError as exc:
                 raise ValidationError(f"{source} row {number}: {exc.message}",
@@ -80,11 +85,11 @@ def dump_contacts_csv(contacts: Iterable[Contact]) -> str:
     """
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow((*CSV_COLUMNS, *OPTIONAL_COLUMNS))
     for c in contacts:
         writer.writerow([
             c.id, c.name, c.role, c.responsibilities, c.primary_phone, c.backup_phone or "",
             c.messenger or "", c.availability, c.vacation_replacement or "",
-            ";".join(sorted(c.skills)),
+            ";".join(sorted(c.skills)), c.method,
         ])
     return buffer.getvalue()

@@ -21,12 +21,11 @@ from zoneinfo import ZoneInfo
 from app.errors import ValidationError
 from app.services.cards.calendar import OperatingHours
 
-from .contact import Contact, as_utc, check_id, check_skill
+from .contact import METHODS, Contact, as_utc, check_id, check_skill
 from .model import Roster
 from .rotation import ROLES
 
 ANY = "*"
-METHODS = ("sms+call", "call", "sms")
 # The ladder channels each contact method allows ("call" is the ladder's "voice").
 METHOD_CHANNELS: Mapping[str, tuple[str, ...]] = {
     "sms+call": ("sms", "voice"), "call": ("voice",), "sms": ("sms",)}
@@ -243,8 +242,9 @@ class RoutingMatrix:
                                backup=chosen[1][1] if len(chosen) > 1 else None, group=group)
 
     def problems(self, roster: Roster, categories: frozenset[str] = frozenset()) -> list[str]:
-        """Rules that can never find a person (their group is not in the roster), or that
-        name a category the dispatch rules do not have (when ``categories`` is given)."""
+        """Rules that can never find a person (their group is not in the roster, or nobody
+        on its rotas has the skills it needs), or that name a category the dispatch rules do
+        not have (when ``categories`` is given)."""
         known = {g.name for g in roster.groups}
         out = [
             f"routing rule #{n} names group {name!r}, which the roster does not have; add "
@@ -253,6 +253,7 @@ class RoutingMatrix:
             for name in (rule.route.group, rule.route.backup_group)
             if name is not None and name not in known
         ]
+        out += self._skill_gaps(roster)
         wanted = {c.casefold() for c in categories}
         out += [
             f"routing rule #{n} names category {rule.category!r}, which the dispatch rules do "
@@ -260,6 +261,24 @@ class RoutingMatrix:
             for n, rule in enumerate(self.rules, 1)
             if wanted and rule.category != ANY and rule.category not in wanted
         ]
+        return out
+
+    def _skill_gaps(self, roster: Roster) -> list[str]:
+        """Rules whose skills nobody on the rotas of their group or backup group has: every
+        such card would go to the duty coordinator, which is a roster to fix, not a plan."""
+        out = []
+        for n, rule in enumerate(self.rules, 1):
+            route = rule.route
+            if not route.skills:
+                continue
+            names = [g for g in (route.group, route.backup_group) if g is not None]
+            members = {m for r in roster.rotations if r.group in names for m in r.members}
+            people = [roster.contact(m) for m in sorted(members)]
+            if not any(p is not None and route.skills <= p.skills for p in people):
+                out.append(f"routing rule #{n} ({rule.describe()}) needs "
+                           f"{', '.join(sorted(route.skills))}, which nobody on the "
+                           f"{' or '.join(names)} rotas has: every such card goes to the duty "
+                           "coordinator; add the skill to someone on those rotas")
         return out
 
 

@@ -159,6 +159,7 @@ def _contact(row: _Row) -> Contact:
         availability=row.text("availability", required=False),
         vacation_replacement=row.optional("vacation_replacement"),
         skills=row.texts("skills", required=False),
+        method=row.text("method", required=False),
     )
 
 
@@ -291,6 +292,7 @@ def dump_roster_toml(roster: Roster, routing: RoutingMatrix | None = None) -> st
             ("backup_phone", c.backup_phone), ("messenger", c.messenger),
             ("availability", c.availability), ("vacation_replacement", c.vacation_replacement),
             ("skills", sorted(c.skills)),
+            ("method", c.method if c.method != "sms+call" else None),
         ]))
     for g in roster.groups:
         blocks.append(_table("group", [("name", g.name), ("domain", g.domain)]))
