@@ -21,6 +21,7 @@ from app.config import Settings
 from app.errors import ConfigError, DeskError
 from app.loaders import load_intake_rules, load_ladder, load_rules, load_shifts
 from app.models.journal import Journal
+from app.roles import load_roles
 from app.services.cards.card import Operator
 from app.services.cards.service import CardService
 from app.services.cards.sla import SlaWatch
@@ -28,6 +29,7 @@ from app.services.escalation.recipients import Recipients
 from app.services.escalation.service import EscalationService
 from app.services.handover.service import HandoverService
 from app.services.intake import IntakeService
+from app.services.operators.service import OperatorService
 from app.services.roster import Roster, RoutingMatrix
 from app.sync.engine import SyncEngine
 from app.sync.enroll import enrolled, open_sync
@@ -61,6 +63,7 @@ def build_desk(settings: Settings, clock: Clock | None = None) -> Desk:
         shifts=shifts,
         handover=HandoverService(journal, rules, shifts, clock, intake=intake),
         intake=intake,
+        operators=OperatorService(journal, clock, load_roles(settings.roles)),
     )
 
 

@@ -30,7 +30,7 @@ from app.services.alerts import parse_silenced
 APP_NAME = "dispatch-desk"
 ROLES = ("dispatcher", "shift_lead", "service_owner", "l1", "l2", "observer")
 _PATHS = ("journal", "policies", "shifts", "ladder", "intake_rules", "mail_ca_file",
-          "message_templates")
+          "message_templates", "roles")
 _TEXTS: tuple[str, ...] = (
     "desk_code", "operator", "role", "store_url", "twilio_api_url", "intake_listen",
     "mail_server", "mail_user", "mail_folder", "mail_done_folder", "silence")
@@ -90,6 +90,10 @@ class Settings:
     reply_poll_s: float = 2.0
     #: Intake rules (TOML): what each integration's alerts become. Default: the shipped rules.
     intake_rules: Path | None = None
+    #: Roles and their rights (TOML; app/defaults/roles.toml documents it). Default: the
+    #: DISPATCH_DESK_ROLES environment variable, else the shipped file. The store must use
+    #: the same table, or it refuses what a looser desk allows.
+    roles: Path | None = None
     #: The desk's own intake door, HOST:PORT (for example 127.0.0.1:8771), so monitoring on the
     #: LAN reaches the desk with the store gone. Empty: off.
     intake_listen: str = ""
