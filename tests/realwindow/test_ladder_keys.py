@@ -26,9 +26,10 @@ def _ladder_entries(desk: Desk, number: str, kind: str) -> list[dict[str, object
 
 def _open_hold_dialog(desk: Desk) -> str:
     """Ctrl+Shift+H on the card in view; a card whose ladder cannot be held (an earlier test
-    acknowledged it) opens no dialog, so move down the queue and try the next."""
+    acknowledged it) opens no dialog, so try the next row of the queue."""
     d = desk.display
-    for _ in range(6):
+    for row in range(6):  # the queue's order is by urgency: try each row from the top
+        d.key("ctrl+1", "ctrl+Home", *["Down"] * row)
         d.key("ctrl+shift+h")
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
@@ -36,7 +37,7 @@ def _open_hold_dialog(desk: Desk) -> str:
             if found:
                 return found[0]
             time.sleep(0.05)
-        d.key("ctrl+1", "Down")
+    d.screenshot("hold-none")  # what the screen showed instead ($DD_REALWINDOW_SHOTS)
     pytest.fail("Ctrl+Shift+H opened no hold dialog on any card")
 
 
