@@ -57,6 +57,7 @@ def ladder(journal: Journal, card: Card, *facts: tuple[str, int, dict[str, Any]]
             "ladder.reply": {"from": "+4930123", "sid": "SM" + "1" * 32, **step},
             "ladder.call_result": {**step, "channel": "voice", "to": "+4930123",
                                    "sid": "CA" + "2" * 32},
+            "ladder.declined": {**step, "to": "+4930123"},
         }[kind]
         out.append(NewEntry(card.id, kind, {**base, **extra}))
     journal.write(out, "system")

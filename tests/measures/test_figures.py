@@ -88,6 +88,44 @@ def test_repeat_at_6_days_23_hours_and_not_at_7_days_1_hour(
                                                          by_cause.number]
 
 
+def test_a_busy_mixed_day_flags_only_the_real_repeats(
+    cards: CardService, journal: Journal, rules: DispatchRules, clock: FakeClock
+) -> None:
+    """A busy day at two sites: every site and category comes up more than once, and only
+    the same thing failing again after it was fixed is a repeat -- not the other
+    workstation, not the nightly planned work, not a second report while the first is open."""
+    def card(site: str, category: str, equipment: str, kind: str = "emergency",
+             cause: str | None = "unknown", keep_open: bool = False) -> str:
+        made = cards.register(intake(site=site, category=category, equipment=equipment,
+                                     kind_of_work=kind), DISPATCHER)
+        clock.advance(20 * MIN)
+        if not keep_open:
+            close(cards, made.number, cause or "unknown")
+        clock.advance(10 * MIN)
+        return made.number
+
+    ws_1 = card("HQ", "workstation", "PC-0101")
+    card("HQ", "workstation", "PC-0102")  # another desk's PC: not a repeat
+    card("HQ", "network", "core switch", cause="PSU failure")
+    planned = [card("HQ", "server", "VM host 1", kind="planned") for _ in range(3)]
+    open_ = card("Depot", "power", "UPS 1", keep_open=True)
+    card("Depot", "power", "UPS 1")  # while the first is still open: an extra report
+    card("Depot", "printing", "Printer 3")
+    card("Depot", "hvac", "AHU 2")
+    ws_again = card("HQ", "workstation", "PC-0101")  # the same PC again: a repeat
+    psu = card("HQ", "server", "VM host 2", cause="psu failure")  # another category, no
+    switch_again = card("HQ", "security", "core switch", cause="PSU failure")  # same cause
+    edge = card("Depot", "network", "edge switch")
+    unnamed = card("Depot", "network", "")  # what stopped not recorded: the site's network
+    r = report(journal, rules, clock)
+    flagged = {f.number: (f.repeat_of, f.repeat_via) for f in r.repeats}
+    assert flagged == {ws_again: (ws_1, "category"), switch_again: (r.cards[2].number, "cause"),
+                       unnamed: (edge, "category")}
+    assert len(r.repeats) < len(r.cards) / 4
+    assert psu not in flagged and open_ not in flagged
+    assert not set(planned) & set(flagged)
+
+
 def test_a_bounce_and_a_reopened_card(
     cards: CardService, journal: Journal, rules: DispatchRules, clock: FakeClock
 ) -> None:
@@ -131,8 +169,42 @@ def test_escalations_past_tier_1_and_why(
             r.escalated_no_answer) == (4, 1, 2, 1)
     assert r.depth == {0: 1, 1: 1, 2: 2, 3: 1, 4: 1}
     text = summary_lines(r)
-    assert "  of these, because the paged person declined: 2; paged and no answer at all: 1" \
-        in text
+    assert "Escalated past tier 1: 4; because the on-call person was unavailable: 3; " \
+           "no answer: 1" in text
+    assert "  unavailable: unreachable or page failed 1, declined 2" in text
+
+
+def test_a_recorded_decline_counts_as_the_on_call_person_unavailable(
+    cards: CardService, journal: Journal, rules: DispatchRules, clock: FakeClock
+) -> None:
+    """`ladder.declined` (reply `<code> d`, key 6): the paged person can't, the next tier
+    is paged at once. The escalation is "because the on-call person was unavailable"."""
+    from pathlib import Path
+
+    from app.services.measures import card_facts
+    from app.services.measures.reading import read_journal
+
+    declined = cards.register(intake(site="A"), DISPATCHER)
+    ladder(journal, declined, ("ladder.step", 1, {}), ("ladder.page", 1, {}),
+           ("ladder.declined", 1, {"who": "P. Braun", "how": "sms", "reason": "at a job"}),
+           ("ladder.step", 2, {}))
+    top = cards.register(intake(site="B"), DISPATCHER)  # declined at the top tier reached
+    ladder(journal, top, ("ladder.step", 1, {}), ("ladder.declined", 1, {"how": "voice"}))
+    silent = cards.register(intake(site="C"), DISPATCHER)
+    ladder(journal, silent, ("ladder.step", 1, {}), ("ladder.step", 2, {}))
+    r = report(journal, rules, clock)
+    assert [f.escalation for f in r.cards] == ["declined", "", "no answer"]
+    assert (r.escalated, r.escalated_declined, r.escalated_unavailable,
+            r.escalated_on_call_unavailable, r.escalated_no_answer) == (2, 1, 0, 1, 1)
+    assert "Escalated past tier 1: 2; because the on-call person was unavailable: 1; " \
+           "no answer: 1" in summary_lines(r)
+    assert tables(r)["escalation_reasons"][1] == [
+        ["unavailable: unreachable or page failed", "0"], ["unavailable: declined", "1"],
+        ["no answer", "1"]]
+    # The command line's reader gives the same facts as the fold over every entry.
+    _, fast, _ = read_journal(Path(journal.path))
+    assert fast[declined.id] == card_facts(journal.entries(declined.id))
+    assert fast[declined.id].declined_tiers == frozenset({1})
 
 
 def test_status_updates_on_time(
@@ -187,8 +259,8 @@ def test_the_fast_reader_gives_the_same_facts_as_the_whole_timeline(
 ) -> None:
     from pathlib import Path
 
-    from app.cli.report import read_journal
     from app.services.measures import card_facts
+    from app.services.measures.reading import read_journal
 
     made = [cards.register(intake(site=site), DISPATCHER) for site in "ABC"]
     ladder(journal, made[0], ("ladder.step", 1, {}), ("ladder.page", 1, {}),
@@ -200,6 +272,44 @@ def test_the_fast_reader_gives_the_same_facts_as_the_whole_timeline(
     cards.post_status_message(made[2].number, "on it", clock.now() + 5 * MIN, DISPATCHER)
     cards.change_status(made[2].number, "restored", DISPATCHER)
     cards.change_status(made[2].number, "in_progress", DISPATCHER)
-    _, fast = read_journal(Path(journal.path))
+    _, fast, _ = read_journal(Path(journal.path))
     for card in made:
         assert fast[card.id] == card_facts(journal.entries(card.id)), card.number
+
+
+def test_the_reader_narrowed_to_a_week_gives_the_whole_journal_s_figures(
+    cards: CardService, journal: Journal, rules: DispatchRules, clock: FakeClock
+) -> None:
+    """`read_journal(path, since)` reads the entries of the cards open or closed since the
+    period's start only; the week's report is the same as from every entry."""
+    from pathlib import Path
+
+    from app.services.measures import as_json, build_report, period_for
+    from app.services.measures.reading import read_journal
+
+    old = cards.register(intake(site="Depot"), DISPATCHER)  # closed two weeks before
+    ladder(journal, old, ("ladder.step", 1, {}), ("ladder.step", 2, {}))
+    close(cards, old.number, "fan failure")
+    minor = cards.register(intake(site="Depot", impact="low", urgency="low"), DISPATCHER)
+    close(cards, minor.number)  # a P4 long closed, no review owed: not read at all
+    clock.advance(timedelta(days=14))
+    before = cards.register(intake(site="HQ"), DISPATCHER)  # open into the week
+    ladder(journal, before, ("ladder.step", 1, {}), ("ladder.page", 1, {}))
+    clock.advance(timedelta(days=2))
+    new = cards.register(intake(site="Depot"), DISPATCHER)
+    ladder(journal, new, ("ladder.step", 1, {}), ("ladder.declined", 1, {}),
+           ("ladder.step", 2, {}))
+    cards.post_status_message(new.number, "on it", None, DISPATCHER)
+    clock.advance(10 * MIN)
+    close(cards, new.number, "fan failure")
+    now = clock.now()
+    period = period_for(now, rules.tz)  # the last 7 days
+    path = Path(journal.path)
+    narrow = read_journal(path, period.start)
+    whole = read_journal(path)
+    assert old.id not in narrow[1] and old.id in whole[1]  # its entries were left out
+    assert minor.id not in {c.id for c in narrow[0]}
+    assert {old.id, minor.id} <= {c.id for c in whole[0]}
+    got, want = (build_report(c, f, rules, period, now, r) for c, f, r in (narrow, whole))
+    assert as_json(got) == as_json(want)
+    assert (got.escalated, got.escalated_declined, len(got.cards)) == (1, 1, 2)

@@ -14,12 +14,13 @@ import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.cli.report import build, read_journal
+from app.cli.report import build
 from app.clock import FakeClock
 from app.loaders import load_rules
 from app.models.journal import Journal
 from app.services.demo import fill_demo
 from app.services.measures.pdf import report_pdf
+from app.services.measures.reading import read_journal
 
 END = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)  # a Thursday morning shift's end
 SECTIONS = [  # in page order
@@ -34,8 +35,9 @@ SECTIONS = [  # in page order
 FIGURES = [
     "SLA reaction:", "SLA recovery:", "Reaction time: median", "First page time:",
     "Acknowledgement time:", "Recovery time:", "Unattended time:", "Status updates on time:",
-    "Repeat incidents within 7 days:", "Escalated past tier 1:", "because the paged person "
-    "declined", "Category changed after registration:", "Reopened after Restored or Closed:",
+    "Repeat incidents within 7 days:", "Escalated past tier 1:",
+    "because the on-call person was unavailable:", "unreachable or page failed",
+    "Category changed after registration:", "Reopened after Restored or Closed:",
     "Post-incident reviews overdue:", "median 3 min", "p90 ", "Why past tier 1",
     "breaches.csv", "durations.csv", "weeks.csv", "categories.csv", "escalation_depth.csv",
     "escalation_reasons.csv", "repeats.csv", "reviews_overdue.csv", "cards.csv",
@@ -57,8 +59,8 @@ def demo_pdf(folder: Path) -> Path:
         path = journal.path
     finally:
         journal.close()
-    states, facts = read_journal(Path(path))
-    data, _ = report_pdf(build(states, facts, rules, END, None, None, None))
+    cards, facts, reviews = read_journal(Path(path))
+    data, _ = report_pdf(build(cards, facts, reviews, rules, END, None, None, None))
     out = folder / "report.pdf"
     out.write_bytes(data)
     return out

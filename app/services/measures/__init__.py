@@ -2,7 +2,7 @@
 period: one pure package the report, the store's report and the wallboard's "today" all count
 with. Time comes in as `now`; nothing here reads a file or a clock.
 
-    period.py   a period of local dates; today
+    period.py   a period of local dates (today, this week) or of instants (a shift)
     facts.py    what a card's timeline says (pages, escalation and why, bounces, reopening)
     clocks.py   which SLA clocks were decided in a period, met or breached
     figures.py  one card's durations
@@ -15,9 +15,16 @@ with. Time comes in as `now`; nothing here reads a file or a clock.
 
 from app.services.measures.build import GROUPS, REPORT_CLOCKS, Report, build_report
 from app.services.measures.clocks import Share
-from app.services.measures.facts import CardFacts, card_facts
+from app.services.measures.facts import CardFacts, card_facts, posted_message
 from app.services.measures.figures import CardFigures, Stats, percentile
-from app.services.measures.period import DEFAULT_DAYS, Period, day_of, period_for
+from app.services.measures.period import (
+    DEFAULT_DAYS,
+    Period,
+    between,
+    day_of,
+    period_for,
+    week_of,
+)
 from app.services.measures.repeats import REPEAT_WINDOW, recorded_cause, repeats
 from app.services.measures.reviews import Review, ReviewService, review_of, reviews_of
 from app.services.measures.text import (
@@ -34,7 +41,7 @@ from app.services.measures.text import (
 __all__ = [
     "CSV_HEADER", "DEFAULT_DAYS", "GROUPS", "NOT_RECORDED", "REPEAT_WINDOW", "REPORT_CLOCKS",
     "CardFacts", "CardFigures", "Period", "Report", "Review", "ReviewService", "Share",
-    "Stats", "as_json", "build_report", "card_facts", "csv_rows", "day_of", "minutes", "percentile",
-    "period_for", "recorded_cause", "repeats", "review_of", "reviews_of", "share_text",
-    "summary_lines", "tables",
+    "Stats", "as_json", "between", "build_report", "card_facts", "csv_rows", "day_of", "minutes",
+    "percentile", "period_for", "posted_message", "recorded_cause", "repeats", "review_of",
+    "reviews_of", "share_text", "summary_lines", "tables", "week_of",
 ]

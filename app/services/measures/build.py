@@ -14,22 +14,16 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from app.services.cards.card import Card
-from app.services.cards.rules import PRIORITIES, DispatchRules
+from app.services.cards.rules import PRIORITIES, DispatchRules, SlaPolicy
 from app.services.cards.sla import clocks_for
-from app.services.measures.clocks import (
-    Decision,
-    Share,
-    decided,
-    shares,
-    shares_by,
-    update_deadlines,
-)
+from app.services.measures.clocks import Decision, Share, ShareCounter, decided, update_deadlines
 from app.services.measures.facts import NO_FACTS, CardFacts
 from app.services.measures.figures import DURATIONS, CardFigures, Stats, card_times
 from app.services.measures.period import Period
-from app.services.measures.repeats import recorded_cause, repeats
+from app.services.measures.repeats import REPEAT_WINDOW, recorded_cause, repeats
 from app.services.measures.reviews import Review, review_state
 
 # The figures the field reads by priority: P1 on its own, then the rest (DOMAIN.md).
@@ -42,6 +36,17 @@ REPORT_CLOCKS = ("reaction", "recovery")
 class Week:
     period: Period
     shares: Mapping[str, Share]  # priority -> reaction and recovery together
+
+
+@dataclass(frozen=True)
+class OverdueReview:
+    """A card whose post-incident review is overdue (of every card, not only the period's)."""
+
+    number: str
+    priority: str
+    site: str
+    category: str
+    review: str  # 'overdue'
 
 
 @dataclass(frozen=True)
@@ -58,15 +63,15 @@ class Report:
     causes_recorded: int  # closed cards in the period with a recorded cause
     closed: int
     escalated: int
-    escalated_unavailable: int
-    escalated_declined: int
+    escalated_unavailable: int  # nobody to page, or the page failed
+    escalated_declined: int  # the paged person said no
     depth: Mapping[int, int]  # top ladder tier reached -> cards (0: never paged)
     bounced_cards: int
     bounces: int
     reopened: int
-    reviews_overdue: tuple[CardFigures, ...]  # of every card, not only the period's
+    reviews_overdue: tuple[OverdueReview, ...]  # of every card, not only the period's
 
-    @property
+    @cached_property  # read by the summary, two charts and two tables
     def repeats(self) -> tuple[CardFigures, ...]:
         return tuple(c for c in self.cards if c.repeat_of)
 
@@ -81,6 +86,12 @@ class Report:
     @property
     def reactions(self) -> int:
         return self.durations["reaction"].count
+
+    @property
+    def escalated_on_call_unavailable(self) -> int:
+        """Escalated because the on-call person was unavailable: unreachable, the page
+        failed, or they declined (DOMAIN.md, "Measures")."""
+        return self.escalated_unavailable + self.escalated_declined
 
     @property
     def escalated_no_answer(self) -> int:
@@ -99,10 +110,17 @@ class Report:
         return 1 - self.bounced_cards / len(self.cards)
 
 
-def card_decisions(card: Card, facts: CardFacts, rules: DispatchRules, now: datetime
+def card_decisions(card: Card, facts: CardFacts, rules: DispatchRules, now: datetime,
+                   policies: dict[tuple[str, str, str], SlaPolicy] | None = None
                    ) -> tuple[list[Decision], str, str]:
+    """The card's decided clocks and its reaction and recovery states; `policies` keeps the
+    policies looked up so far (a year's cards share a few dozen)."""
     clocks = clocks_for(card, rules, now)
-    found = decided(clocks) + update_deadlines(card, facts, rules, now)
+    key = (card.category, card.priority, card.kind_of_work)
+    policy = (policies or {}).get(key) or rules.policy_for(*key)
+    if policies is not None:
+        policies[key] = policy
+    found = decided(clocks) + update_deadlines(card, facts, rules, now, policy)
     return found, clocks.reaction.state.value, clocks.recovery.state.value
 
 
@@ -115,79 +133,85 @@ def build_report(
     reviews: Mapping[str, Review] | None = None,
 ) -> Report:
     """`cards`: every card the desk has; `facts`: card id -> its timeline's facts (needed for
-    the cards registered or decided in the period); `reviews`: card id -> its review."""
+    the cards registered or decided in the period); `reviews`: card id -> its review.
+    One pass over the cards counts everything (a year's report is 100,000 of them)."""
     every = list(cards)
     reviews = reviews or {}
     start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)  # fast to compare
-    repeat = repeats(c for c in every if c.registered_at < end)
-    pairs: list[tuple[str, Decision]] = []
-    category_of: list[tuple[str, Decision]] = []
+    # A card of the period repeats one registered at most REPEAT_WINDOW before it.
+    since = start - REPEAT_WINDOW
+    repeat = repeats(c for c in every if since <= c.registered_at < end)
+    spans = list(period.weeks())
+    counter = ShareCounter([w.start for w in spans] + [period.end])
+    cat: Counter[str] = Counter()  # clocks breached in the period, by category
+    values: dict[str, list[timedelta]] = {name: [] for name in DURATIONS}
+    by_cause: Counter[str] = Counter()
+    names: dict[str, str] = {}  # the first spelling of a cause names it in the report
+    tally: Counter[str] = Counter()
+    depth: Counter[int] = Counter()
     figures: list[CardFigures] = []
-    rows: list[CardFigures] = []
-    overdue: list[CardFigures] = []
+    overdue: list[OverdueReview] = []
+    policies: dict[tuple[str, str, str], SlaPolicy] = {}
     for card in sorted(every, key=lambda c: (c.registered_at, c.number)):
-        if card.registered_at >= end or (card.closed_at and card.closed_at < start
-                                          and not card.review_owed):
-            continue  # nothing of it is decided in the period, and no review can be overdue
+        if card.registered_at >= end:
+            continue
+        review = review_state(card, reviews.get(card.id), now)
+        if review == "overdue":
+            overdue.append(OverdueReview(card.number, card.priority, card.site, card.category,
+                                         review))
+        if card.closed_at and card.closed_at < start:
+            continue  # nothing of it is decided in the period
         f = facts.get(card.id, NO_FACTS)
-        found, reaction_state, recovery_state = card_decisions(card, f, rules, now)
-        pairs += [(card.priority, d) for d in found]
-        category_of += [(card.category, d) for d in found if d.breached]
+        found, reaction_state, recovery_state = card_decisions(card, f, rules, now, policies)
+        met = missed = 0
+        for d in found:
+            counter.add(card.priority, d)
+            if d.breached and start <= d.at < end:
+                cat[card.category] += 1
+            if d.clock == "update":
+                missed += d.breached
+                met += not d.breached
+        times = card_times(card, f, now)
+        # A card from before the period counts with the durations that ended inside it.
+        for name, t in times.items():
+            if t is not None and start <= t[1] < end:
+                values[name].append(t[0])
         earlier = repeat.get(card.id)
         row = CardFigures(
             number=card.number, priority=card.priority, kind_of_work=card.kind_of_work,
             category=card.category, site=card.site, status=card.status,
-            registered_at=card.registered_at, times=card_times(card, f, now),
+            registered_at=card.registered_at, times=times,
             reaction_state=reaction_state, recovery_state=recovery_state,
-            update_met=sum(not d.breached for d in found if d.clock == "update"),
-            update_missed=sum(d.breached for d in found if d.clock == "update"),
+            update_met=met, update_missed=missed,
             cause=recorded_cause(card) if not card.is_open else None,
             repeat_of=earlier[0].number if earlier else None,
             repeat_via=earlier[1] if earlier else "",
             bounces=f.bounces, reopened=f.reopened, escalation=f.escalation_reason,
-            top_tier=f.top_tier, review=review_state(card, reviews.get(card.id), now),
+            top_tier=f.top_tier, review=review,
         )
-        if row.review == "overdue":
-            overdue.append(row)
-        rows.append(row)
-        if start <= card.registered_at:
-            figures.append(row)
-    durations = {}
-    reaction_values: list[timedelta] = []
-    for name in DURATIONS:
-        # A card from before the period counts with the durations that ended inside it.
-        values = [t[0] for row in rows if (t := row.times.get(name)) and start <= t[1] < end]
-        durations[name] = Stats.of(values)
-        if name == "reaction":
-            reaction_values = values
-    by_cause: Counter[str] = Counter()
-    names: dict[str, str] = {}  # the first spelling of a cause names it in the report
-    for row in figures:
+        if card.registered_at < start:
+            continue  # the rows and counts are the period's cards
+        figures.append(row)
         if row.repeat_via == "cause" and row.cause:
             by_cause[names.setdefault(row.cause.casefold(), row.cause)] += 1
-    spans = list(period.weeks())
-    weekly = shares_by(pairs, {p: (p,) for p in PRIORITIES}, [w.start for w in spans]
-                       + [period.end])
+        tally.update(("cause",) * bool(row.cause) + ("closed",) * (row.status == "closed")
+                     + ("bounced",) * bool(row.bounces) + ("reopened",) * bool(row.reopened)
+                     + (("escalation:" + row.escalation,) if row.escalation else ()))
+        tally["bounces"] += row.bounces
+        depth[row.top_tier] += 1
+    weekly = counter.spans({p: (p,) for p in PRIORITIES})
     weeks = tuple(Week(w, {p: s["reaction"][p] + s["recovery"][p] for p in PRIORITIES})
                   for w, s in zip(spans, weekly, strict=True))
-    cat: Counter[str] = Counter()
-    for category, d in category_of:
-        if start <= d.at < end:
-            cat[category] += 1
+    reasons = {r: tally["escalation:" + r] for r in ("unavailable", "declined", "no answer")}
     return Report(
-        period=period, now=now, cards=tuple(figures),
-        breaches=shares(pairs, ALL_GROUPS, period.start, period.end),
-        durations=durations, reaction_values=tuple(sorted(reaction_values)), weeks=weeks,
+        period=period, now=now, cards=tuple(figures), breaches=counter.total(ALL_GROUPS),
+        durations={name: Stats.of(values[name]) for name in DURATIONS},
+        reaction_values=tuple(sorted(values["reaction"])), weeks=weeks,
         breaches_by_category=dict(cat.most_common()),
         repeats_by_cause=dict(by_cause.most_common()),
-        causes_recorded=sum(1 for f in figures if f.cause),
-        closed=sum(1 for f in figures if f.status == "closed"),
-        escalated=sum(f.escalated for f in figures),
-        escalated_unavailable=sum(f.escalation == "unavailable" for f in figures),
-        escalated_declined=sum(f.escalation == "declined" for f in figures),
-        depth=dict(sorted(Counter(f.top_tier for f in figures).items())),
-        bounced_cards=sum(1 for f in figures if f.bounces),
-        bounces=sum(f.bounces for f in figures),
-        reopened=sum(1 for f in figures if f.reopened),
+        causes_recorded=tally["cause"], closed=tally["closed"],
+        escalated=sum(reasons.values()), escalated_unavailable=reasons["unavailable"],
+        escalated_declined=reasons["declined"], depth=dict(sorted(depth.items())),
+        bounced_cards=tally["bounced"], bounces=tally["bounces"], reopened=tally["reopened"],
         reviews_overdue=tuple(overdue),
     )

@@ -114,21 +114,24 @@ def escalation_depth(report: Report) -> Figure:
         ax.set_ylabel("cards")
         _counts(ax)
     why = fig.add_subplot(122)
-    reasons = [("unavailable", report.escalated_unavailable),
+    # The first two are "the on-call person was unavailable" (DOMAIN.md, "Measures").
+    reasons = [("unreachable /\npage failed", report.escalated_unavailable),
                ("declined", report.escalated_declined), ("no answer", report.escalated_no_answer)]
     if not report.escalated:
         _empty(why, "none escalated past tier 1")
     else:
         why.bar([r for r, _ in reasons], [n for _, n in reasons], color="#555555",
                 edgecolor="black")
-        why.set_title("why past tier 1")
+        why.set_title(f"why past tier 1 ({report.escalated_on_call_unavailable} of "
+                      f"{report.escalated}: on-call person unavailable)", fontsize=11)
         why.set_ylabel("cards")
         _counts(why)
     return fig
 
 
 def repeat_list(report: Report) -> Figure:
-    fig = figure("Repeat incidents within 7 days (same site: same category or cause)")
+    fig = figure("Repeat incidents within 7 days (same site and equipment; same category or "
+                 "cause)")
     ax = fig.add_subplot(111)
     ax.set_axis_off()
     rows = [[f.number, f.repeat_of or "", for_display(f.site)[:30], for_display(f.category),
@@ -148,3 +151,15 @@ def repeat_list(report: Report) -> Figure:
 
 CHARTS = (breach_share_by_week, reaction_distribution, breaches_by_category,
           escalation_depth, repeat_list)
+
+
+def png(fig: Figure, dpi: int = 64) -> bytes:
+    """A chart as PNG bytes (Agg, no Qt): what a screen shows of it."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)  # the Agg canvas, whatever backend matplotlib would pick
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=dpi)
+    return out.getvalue()

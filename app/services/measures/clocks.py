@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from app.services.cards.calendar import add_operating_time
 from app.services.cards.card import Card
-from app.services.cards.rules import DispatchRules
+from app.services.cards.rules import DispatchRules, SlaPolicy
 from app.services.cards.sla import CardClocks, ClockState, _start
 from app.services.measures.facts import CardFacts
 
@@ -68,10 +68,11 @@ def decided(clocks: CardClocks) -> list[Decision]:
     return out
 
 
-def update_deadlines(card: Card, facts: CardFacts, rules: DispatchRules, now: datetime
-                     ) -> list[Decision]:
-    """Each status-update deadline the card had, met or missed (see the module docstring)."""
-    policy = rules.policy_for(card.category, card.priority, card.kind_of_work)
+def update_deadlines(card: Card, facts: CardFacts, rules: DispatchRules, now: datetime,
+                     policy: SlaPolicy | None = None) -> list[Decision]:
+    """Each status-update deadline the card had, met or missed (see the module docstring).
+    `policy`: the card's, where the caller has it already."""
+    policy = policy or rules.policy_for(card.category, card.priority, card.kind_of_work)
     spec = policy.updates
     start = _start(card, policy)
     if spec is None or start is None:
@@ -79,7 +80,7 @@ def update_deadlines(card: Card, facts: CardFacts, rules: DispatchRules, now: da
     end = min(now, card.restored_at or card.closed_at or now)
     due = add_operating_time(start, spec.duration, spec.hours)
     out: list[Decision] = []
-    for posted, next_at in sorted(facts.messages):
+    for posted, next_at in sorted(facts.messages) if len(facts.messages) > 1 else facts.messages:
         if posted > end:
             break
         if posted < start:
@@ -91,6 +92,48 @@ def update_deadlines(card: Card, facts: CardFacts, rules: DispatchRules, now: da
     return out
 
 
+class ShareCounter:
+    """Counts (priority, decision) pairs into the spans between consecutive `bounds` (sorted):
+    what `shares_by` returns, fed one decision at a time (the report counts as it goes)."""
+
+    def __init__(self, bounds: Sequence[datetime]) -> None:
+        # In UTC, like the cards' own times: comparing across time zones costs an offset
+        # lookup per comparison, which a year's decisions feel.
+        self.bounds = [b.astimezone(UTC) for b in bounds]
+        self.first, self.last = self.bounds[0], self.bounds[-1]
+        self.counts: list[dict[tuple[str, str], list[int]]] = [
+            {} for _ in range(len(self.bounds) - 1)]
+
+    def add(self, priority: str, d: Decision) -> None:
+        if self.first <= d.at < self.last:
+            span = bisect_right(self.bounds, d.at) - 1
+            c = self.counts[span].setdefault((d.clock, priority), [0, 0])
+            c[0] += d.breached
+            c[1] += 1
+
+    def spans(self, groups: Mapping[str, Sequence[str]]) -> list[dict[str, dict[str, Share]]]:
+        """Per span: clock -> group label -> Share."""
+        return [_grouped(span, groups) for span in self.counts]
+
+    def total(self, groups: Mapping[str, Sequence[str]]) -> dict[str, dict[str, Share]]:
+        """Over all spans together: clock -> group label -> Share."""
+        every: dict[tuple[str, str], list[int]] = {}
+        for span in self.counts:
+            for key, (breached, decided_) in span.items():
+                c = every.setdefault(key, [0, 0])
+                c[0] += breached
+                c[1] += decided_
+        return _grouped(every, groups)
+
+
+def _grouped(counts: Mapping[tuple[str, str], Sequence[int]],
+             groups: Mapping[str, Sequence[str]]) -> dict[str, dict[str, Share]]:
+    return {clock: {label: Share(sum(counts.get((clock, p), (0, 0))[0] for p in ps),
+                                 sum(counts.get((clock, p), (0, 0))[1] for p in ps))
+                    for label, ps in groups.items()}
+            for clock in SHARE_CLOCKS}
+
+
 def shares(decisions: Iterable[tuple[str, Decision]], groups: Mapping[str, Sequence[str]],
            start: datetime, end: datetime) -> dict[str, dict[str, Share]]:
     """clock -> group label -> Share, from (priority, decision) pairs decided in [start, end)."""
@@ -100,20 +143,7 @@ def shares(decisions: Iterable[tuple[str, Decision]], groups: Mapping[str, Seque
 def shares_by(decisions: Iterable[tuple[str, Decision]], groups: Mapping[str, Sequence[str]],
               bounds: Sequence[datetime]) -> list[dict[str, dict[str, Share]]]:
     """`shares` for each span between consecutive `bounds` (sorted), in one pass."""
-    # In UTC, like the cards' own times: comparing across time zones costs an offset
-    # lookup per comparison, which a year's decisions feel.
-    bounds = [b.astimezone(UTC) for b in bounds]
-    spans = len(bounds) - 1
-    counts: list[dict[tuple[str, str], list[int]]] = [{} for _ in range(spans)]
-    first, last = bounds[0], bounds[-1]
+    counter = ShareCounter(bounds)
     for priority, d in decisions:
-        if first <= d.at < last:
-            span = bisect_right(bounds, d.at) - 1
-            c = counts[span].setdefault((d.clock, priority), [0, 0])
-            c[0] += d.breached
-            c[1] += 1
-    return [{
-        clock: {label: Share(sum(span.get((clock, p), (0, 0))[0] for p in ps),
-                             sum(span.get((clock, p), (0, 0))[1] for p in ps))
-                for label, ps in groups.items()}
-        for clock in SHARE_CLOCKS} for span in counts]
+        counter.add(priority, d)
+    return counter.spans(groups)

@@ -73,6 +73,12 @@ def _time(value: Any, fallback: datetime) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else fallback
 
 
+def posted_message(stamped: datetime, at: Any, next_update_at: Any
+                   ) -> tuple[datetime, datetime | None]:
+    """A status message's (posted, next update due): its own `at`, else its stamp's time."""
+    return (_time(at, stamped), _time(next_update_at, stamped) if next_update_at else None)
+
+
 def _declined(kind: str, p: dict[str, Any]) -> bool:
     if kind == "ladder.declined":
         return True
@@ -127,7 +133,6 @@ def card_facts(entries: Iterable[EntryLike]) -> CardFacts:
                 reopened += 1
             status = str(new)
         elif kind == "card.status_message":
-            nxt = p.get("next_update_at")
-            messages.append((_time(p.get("at"), e.at), _time(nxt, e.at) if nxt else None))
+            messages.append(posted_message(e.at, p.get("at"), p.get("next_update_at")))
     return CardFacts(first_page, top, frozenset(unavailable), frozenset(declined), bounces,
                      reopened, assigned, tuple(messages))

@@ -67,10 +67,6 @@ class Stats:
                    ordered[-1] if ordered else None)
 
 
-def _since(card: Card, moment: datetime | None) -> timedelta | None:
-    return None if moment is None else max(timedelta(0), moment - card.registered_at)
-
-
 @dataclass(frozen=True)
 class CardFigures:
     number: str
@@ -119,24 +115,27 @@ class CardFigures:
 def card_times(card: Card, facts: CardFacts, now: datetime
                ) -> dict[str, tuple[timedelta, datetime] | None]:
     # The same moments that stop the reaction clock (sla._reacted_at), from registration
-    # rather than from the clock's start.
-    moments = [t for t in (card.acknowledged_at, card.in_progress_at, card.restored_at,
-                           card.closed_at) if t is not None]
+    # rather than from the clock's start. Written out flat: a year's report calls it
+    # 100,000 times.
+    ack, started, restored, closed = (card.acknowledged_at, card.in_progress_at,
+                                      card.restored_at, card.closed_at)
+    moments = [t for t in (ack, started, restored, closed) if t is not None]
     reacted = min(moments) if moments else None
-    done = card.restored_at or card.closed_at
+    done = restored or closed
     recovery = recovery_time(card)
-    attended = [t for t in (facts.assigned_at, card.acknowledged_at, card.in_progress_at,
-                            card.restored_at, card.closed_at) if t is not None]
+    attended = [t for t in (facts.assigned_at, ack, started, restored, closed)
+                if t is not None]
     until = min(attended) if attended else (now if card.is_open else None)
+    registered = card.registered_at
+    zero = timedelta(0)
 
     def pair(moment: datetime | None) -> tuple[timedelta, datetime] | None:
-        since = _since(card, moment)
-        return None if since is None or moment is None else (since, moment)
+        return None if moment is None else (max(zero, moment - registered), moment)
 
     return {
         "reaction": pair(reacted),
         "first_page": pair(facts.first_page_at),
-        "acknowledgement": pair(card.acknowledged_at),
+        "acknowledgement": pair(ack),
         "recovery": None if recovery is None or done is None else (recovery, done),
         "unattended": pair(until),
     }

@@ -22,18 +22,32 @@ class Period:
 
     @property
     def last_day(self) -> date:
-        return (self.end.astimezone(self.tz) - timedelta(days=1)).date()
+        return (self.end.astimezone(self.tz) - timedelta(microseconds=1)).date()
+
+    @property
+    def whole_days(self) -> bool:
+        return all(t.astimezone(self.tz).time() == time(0) for t in (self.start, self.end))
+
+    @property
+    def label(self) -> str:
+        """'2026-11-20 to 2026-11-26', or with the hours for a shift."""
+        if self.whole_days:
+            return f"{self.first_day} to {self.last_day}"
+        a, b = self.start.astimezone(self.tz), self.end.astimezone(self.tz)
+        return f"{a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M}"
 
     def __contains__(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
 
     def weeks(self) -> Iterator[Period]:
-        """The period cut into weeks starting on Mondays (the first and last may be short)."""
+        """The period cut into weeks starting on Mondays (the first and last may be short;
+        a period that is not whole days, such as a shift, keeps its own ends)."""
         day = self.first_day
         while day <= self.last_day:
             monday = day - timedelta(days=day.weekday())
             last = min(monday + timedelta(days=6), self.last_day)
-            yield period_for(self.start, self.tz, day, last)
+            week = period_for(self.start, self.tz, day, last)
+            yield Period(max(week.start, self.start), min(week.end, self.end), self.tz)
             day = last + timedelta(days=1)
 
 
@@ -54,3 +68,16 @@ def period_for(
 def day_of(now: datetime, tz: ZoneInfo) -> Period:
     """Today in the site's time zone: the wallboard's period."""
     return period_for(now, tz, now.astimezone(tz).date())
+
+
+def week_of(now: datetime, tz: ZoneInfo) -> Period:
+    """This week in the site's time zone: Monday to today."""
+    today = now.astimezone(tz).date()
+    return period_for(now, tz, today - timedelta(days=today.weekday()), today)
+
+
+def between(start: datetime, end: datetime, tz: ZoneInfo) -> Period:
+    """A period that is not whole days, such as a shift: [start, end)."""
+    if end <= start:
+        raise ValueError(f"the period starts ({start}) at or after it ends ({end})")
+    return Period(start.astimezone(tz), end.astimezone(tz), tz)

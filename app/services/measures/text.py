@@ -48,7 +48,7 @@ def _dur(delta: timedelta | None) -> str:
 
 def summary_lines(report: Report) -> list[str]:
     p = report.period
-    lines = [f"Report {p.first_day} to {p.last_day} ({p.tz.key}): {len(report.cards)} cards, "
+    lines = [f"Report {p.label} ({p.tz.key}): {len(report.cards)} cards, "
              f"{report.closed} closed"]
     for name in REPORT_CLOCKS:
         lines.append(f"SLA {name}:")
@@ -76,11 +76,13 @@ def summary_lines(report: Report) -> list[str]:
                   for f in report.repeats[:SHOWN]]
         if len(report.repeats) > SHOWN:
             lines.append(f"  + {len(report.repeats) - SHOWN} more repeats (repeats.csv)")
+    # DOMAIN.md: "escalations caused by an unavailable on-call person": nobody to page, a
+    # page that failed, or the paged person declining (`ladder.declined`, a decline reply).
     lines.append(f"Escalated past tier 1: {report.escalated}; because the on-call person was "
-                 f"unavailable (unreachable or page failed): {report.escalated_unavailable}; "
-                 f"no answer: {report.escalated - report.escalated_unavailable}")
-    lines.append(f"  of these, because the paged person declined: {report.escalated_declined};"
-                 f" paged and no answer at all: {report.escalated_no_answer}")
+                 f"unavailable: {report.escalated_on_call_unavailable}; no answer: "
+                 f"{report.escalated_no_answer}")
+    lines.append(f"  unavailable: unreachable or page failed {report.escalated_unavailable}, "
+                 f"declined {report.escalated_declined}")
     lines.append(f"Category changed after registration: {report.bounced_cards} cards "
                  f"({report.bounces} changes); classified right first time: "
                  f"{percent(report.classification_accuracy)}")
@@ -126,7 +128,7 @@ def csv_rows(report: Report, limit: int | None = None) -> list[list[str]]:
 
 def tables(report: Report, limit: int | None = None) -> dict[str, Table]:
     """file stem -> (header, rows): every table of the report; `limit` cuts the long ones
-    (cards, repeats) for paper, the CSV files get every row."""
+    (cards, repeats, reviews overdue) for paper, the CSV files get every row."""
     tz = report.period.tz
 
     def share_row(s: Share) -> list[str]:
@@ -151,8 +153,8 @@ def tables(report: Report, limit: int | None = None) -> dict[str, Table]:
         "escalation_depth": (("top_tier", "cards"),
                              [[str(t), str(n)] for t, n in report.depth.items()]),
         "escalation_reasons": (("reason", "cards"), [
-            ["unavailable", str(report.escalated_unavailable)],
-            ["declined", str(report.escalated_declined)],
+            ["unavailable: unreachable or page failed", str(report.escalated_unavailable)],
+            ["unavailable: declined", str(report.escalated_declined)],
             ["no answer", str(report.escalated_no_answer)]]),
         "repeats": (("number", "repeats", "same", "site", "category", "cause", "registered"),
                     [[f.number, f.repeat_of or "", f.repeat_via, f.site, f.category,
@@ -161,7 +163,7 @@ def tables(report: Report, limit: int | None = None) -> dict[str, Table]:
                      for f in report.repeats[:limit]]),
         "reviews_overdue": (("number", "priority", "site", "category", "status"),
                             [[f.number, f.priority, f.site, f.category, f.review]
-                             for f in report.reviews_overdue]),
+                             for f in report.reviews_overdue[:limit]]),
         "cards": (CSV_HEADER, csv_rows(report, limit)),
     }
     return out
@@ -191,6 +193,7 @@ def as_json(report: Report) -> dict[str, object]:
         "repeats_by_cause": dict(report.repeats_by_cause),
         "escalated": report.escalated, "escalated_unavailable": report.escalated_unavailable,
         "escalated_declined": report.escalated_declined,
+        "escalated_on_call_unavailable": report.escalated_on_call_unavailable,
         "escalated_no_answer": report.escalated_no_answer,
         "escalation_depth": {str(t): n for t, n in report.depth.items()},
         "bounced_cards": report.bounced_cards, "bounces": report.bounces,
