@@ -17,6 +17,7 @@ from app.errors import DeskError, PermissionDenied
 from app.loaders import load_ladder
 from app.models.journal import Journal
 from app.protocol.accounts import Account
+from app.protocol.rights import Right
 from app.services.cards.card import Card, Operator
 from app.services.cards.commands import CardCommand, handle
 from app.services.cards.rules import DispatchRules
@@ -38,7 +39,7 @@ from app.services.intake.commands import (
     handle_intake,
 )
 from app.services.operators.commands import OperatorCommand
-from app.services.operators.rights import authorise
+from app.services.operators.rights import authorise, refusal
 from app.services.operators.service import OperatorService
 
 
@@ -101,6 +102,19 @@ class Desk:
                     roles[0] if roles else "observer")
         return Operator(account.id, role)
 
+    def require(self, *rights: Right) -> Operator:
+        """For a write that is not (yet) a command -- a review, a queued page cancelled, a
+        message cancelled: the operator to write as, refused in one line unless the signed-in
+        account holds `rights` (write_cards when none is named). No-op without accounts."""
+        if not self.needs_sign_in:
+            return self.operator
+        assert self.operators is not None
+        needed = frozenset(rights or (Right.WRITE_CARDS,))
+        problem = refusal(self.signed_in, needed, self.operators.table)
+        if problem is not None or self.signed_in is None:
+            raise PermissionDenied(problem or "Not done: nobody is signed in (sign in first)")
+        return self.operator_for(self.signed_in)
+
     def _actor(self, command: object, actor: Account | None) -> Operator:
         """Who runs `command`: the settings' operator on a desk without accounts; else the
         signed-in (or given) account, refused unless it holds the command's right."""
@@ -120,17 +134,18 @@ class Desk:
         return self.operator_for(account)
 
     @overload
-    def handle(self, command: CardCommand) -> Card: ...
+    def handle(self, command: CardCommand, *, actor: Account | None = None) -> Card: ...
     @overload
-    def handle(self, command: HandoverCommand) -> Acceptance | None: ...
+    def handle(self, command: HandoverCommand, *, actor: Account | None = None
+               ) -> Acceptance | None: ...
     @overload
-    def handle(self, command: AcceptItem | AttachItem) -> Card: ...
+    def handle(self, command: AcceptItem | AttachItem, *, actor: Account | None = None) -> Card: ...
     @overload
-    def handle(self, command: DismissItem) -> None: ...
+    def handle(self, command: DismissItem, *, actor: Account | None = None) -> None: ...
     @overload
-    def handle(self, command: LadderCommand) -> LadderState: ...
+    def handle(self, command: LadderCommand, *, actor: Account | None = None) -> LadderState: ...
     @overload
-    def handle(self, command: OperatorCommand) -> Account: ...
+    def handle(self, command: OperatorCommand, *, actor: Account | None = None) -> Account: ...
 
     def handle(self, command: CardCommand | HandoverCommand | IntakeCommand | LadderCommand
                | OperatorCommand, *, actor: Account | None = None

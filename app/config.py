@@ -39,6 +39,7 @@ _TEXTS += ("twilio_api_base", "twilio_region", "twilio_edge", "twilio_callback_u
 _FLAGS = ("auto_register",)
 _NUMBERS = {"font_scale": "1.25", "mail_poll_s": "30"}
 _NUMBERS["reply_poll_s"] = "2"
+_NUMBERS["lock_idle_minutes"] = "15"  # signing in at the window (issue 13)
 
 
 def default_journal() -> Path:
@@ -122,6 +123,11 @@ class Settings:
     #: | none, user, from, timeout_s); the password is in the keyring (`dispatch-desk
     #: outbox set-smtp-password`). No host: no e-mail (SMS only).
     smtp: SmtpSettings = SmtpSettings()
+    # -- signing in at the window (app/ui/sign_in.py, app/ui/desk_lock.py) -----------------
+    #: Lock the window after this many minutes with no key or mouse event (the sign-in
+    #: screen; open dialogs and drafts are kept). 0: never (a 24/7 desk decides). Only on a
+    #: desk with operator accounts.
+    lock_idle_minutes: float = 0.0
 
     @property
     def journal_path(self) -> Path:
@@ -169,6 +175,9 @@ class Settings:
         parse_silenced(self.silence)
         if not 0.5 <= self.font_scale <= 4.0:
             raise ConfigError("font_scale: use a number from 0.5 to 4.0", field="font_scale")
+        if not 0 <= self.lock_idle_minutes <= 1440:
+            raise ConfigError("lock_idle_minutes: use minutes from 1 to 1440, or 0 for never",
+                              field="lock_idle_minutes")
         return replace(self, desk_code=code, operator=operator, store_url=url,
                        twilio_api_url=twilio)
 

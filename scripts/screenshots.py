@@ -33,6 +33,7 @@ from app.config import Settings  # noqa: E402
 from app.models.entry import NewEntry  # noqa: E402
 from app.protocol.intake import Alert  # noqa: E402
 from app.runtime.facts import DeskFacts  # noqa: E402
+from app.runtime.message_worker import message_worker_for  # noqa: E402
 from app.services.handover.facts import DeskLink, SyncFacts  # noqa: E402
 from app.ui.events import DeskEvents  # noqa: E402
 from app.ui.launch import build_window, fill_if_empty, record_breaches  # noqa: E402
@@ -156,7 +157,13 @@ def main() -> int:
         clock = FakeClock(SHIFT_END)
         desk = build_desk(Settings(journal=Path(tmp) / "demo.sqlite", desk_code="B",
                                    operator="A. Novak").validated(), clock)
+        # The outbox from the shift's start: its worker, made before the demo fills the
+        # journal, queues what the shift's cards ask for. No Twilio here (the desk says
+        # "outbox OFF"), so the messages wait; the customer texts go stale below.
+        outbox_worker = message_worker_for(desk, None, pager=None,  # type: ignore[arg-type]
+                                           on_error=lambda _text: None)
         fill_if_empty(desk)
+        outbox_worker.step()
         events = DeskEvents(clock)
         settings = QSettings(str(Path(tmp) / "ui.ini"), QSettings.Format.IniFormat)
         window = build_window(desk, events, settings=settings)
@@ -194,6 +201,15 @@ def main() -> int:
         settle(app)
         window.grab().save(str(out / "tray.png"))
         saved.append("tray.png")
+
+        window.open_outbox()  # type: ignore[attr-defined]
+        outbox = window._outbox  # type: ignore[attr-defined]
+        outbox.resize(1200, 520)
+        settle(app)
+        outbox.grab().save(str(out / "outbox.png"))
+        saved.append("outbox.png")
+        outbox.close()
+        outbox_worker.stop()
         window.hide()  # not close(): with P1s open, close() asks "Quit anyway?" and waits
         # The 25 % board sits in docs/ beside wallboard.png (or in OUT_DIR when one is given).
         small = (out if len(sys.argv) > 1 else out.parent) / "wallboard-25.png"

@@ -43,7 +43,7 @@ class Outbox:
     def _act(self, entry_of: str, ref: str, reason: str = "") -> Message:
         now = self.desk.clock.now()
         m = service.find(self.messages(everything=True), ref)
-        who = self.desk.operator.name
+        who = self.desk.require().name  # refused in one line without write_cards
         if entry_of == "cancel":
             entry = service.cancel(m, reason, who, now)
         else:

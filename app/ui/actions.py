@@ -56,7 +56,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Page the card's next tier now (the paging section confirms who)"),
     ActionSpec("hold_ladder", "&Hold / resume the ladder…", ("Ctrl+Shift+H",), "&Card",
                "Hold: no new tier fires until resumed (a reason is asked); again: resume"),
-    ActionSpec("command_bar", "&Command bar", ("Ctrl+L",), "&View",
+    ActionSpec("command_bar", "&Command bar", ("Ctrl+G",), "&View",
                "Also `/` anywhere outside a text field"),
     ActionSpec("focus_queue", "&Queue", ("Ctrl+1",), "&View"),
     ActionSpec("focus_card", "C&ard", ("Ctrl+2",), "&View"),
@@ -73,11 +73,17 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Draft, edit, print and accept the handover sheet"),
     ActionSpec("breakglass", "&Break-glass packet…", ("Ctrl+Shift+B",), "&Desk",
                "Print the open cards, the rota with phone numbers and blank cards"),
+    ActionSpec("report", "&Report…", ("Ctrl+R",), "&Desk",
+               "Today, this shift, this week: the measures and their charts"),
     ActionSpec("outbox", "&Outbox…", ("Ctrl+O",), "&Desk",
                "Everything going out: notices, customer texts, status updates; cancel or "
                "send a stale one after all"),
     ActionSpec("sync_now", "&Sync now", ("F9",), "&Desk", "Push and pull with the store now"),
     ActionSpec("roster", "&Rota and contacts…", ("Ctrl+Shift+R",), "&Desk"),
+    ActionSpec("lock", "&Lock the desk", ("Ctrl+L",), "&Desk",
+               "Sign out and show the sign-in screen; nothing is closed, drafts are kept"),
+    ActionSpec("switch_operator", "S&witch operator…", ("Ctrl+Shift+L",), "&Desk",
+               "Hand the desk to the next person: they sign in, nothing is closed"),
     ActionSpec("quit", "&Quit", ("Ctrl+Q",), "&Desk"),
     ActionSpec("shortcuts", "&Keyboard shortcuts", ("F1",), "&Help"),
 )
@@ -99,6 +105,7 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
     ContextKey(("Alt+A",), "Attach the report to the look-alike card (in the intake form)"),
     ContextKey(("Enter", "A", "D"), "In the triage tray (F3): accept the item (the intake form, "
                "pre-filled), attach it to a card, dismiss it with a reason"),
+    ContextKey(("Enter",), "On the sign-in screen: from the login to the PIN, then sign in"),
     ContextKey(("Esc",), "Close the dialog, panel or wallboard (the intake form keeps its draft)"),
 )
 

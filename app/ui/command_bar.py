@@ -1,6 +1,6 @@
 """The command bar: one line to change a card without leaving the keyboard.
 
-`/` (outside text fields) or Ctrl+L puts the cursor here (the window's action registry owns
+`/` (outside text fields) or Ctrl+G puts the cursor here (the window's action registry owns
 those keys). The language lives in `app.services.cards.command_bar`; this widget only completes,
 runs, and remembers. A refused command stays in the bar so nothing typed is lost; a command
 that went through says in words what it did, in the message bar (events.info), which also
@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 from app.application import Desk
 from app.errors import DeskError
 from app.services.cards.card import STATUS_LABELS, Card
-from app.services.cards.command_bar import OpenCard, Outcome, complete, describe, parse, perform
+from app.services.cards.command_bar import Command, OpenCard, Outcome, complete, describe, parse
 from app.ui.events import DeskEvents
 
 HISTORY_KEPT = 200
@@ -71,9 +71,7 @@ class CommandBar(QLineEdit):
                 return None
             outcome = Outcome(card, describe(command, card))
         else:
-            outcome = self.events.run(
-                lambda: perform(command, self.desk.cards, self.desk.operator)
-            )
+            outcome = self.events.run(lambda: self._perform(command))
         if outcome is None:
             return None
         self._remember(line)
@@ -83,6 +81,15 @@ class CommandBar(QLineEdit):
         if isinstance(command, OpenCard):
             self.open_card.emit(outcome.card.number)
         return outcome.card
+
+    def _perform(self, command: Command) -> Outcome:
+        """`perform` through the desk's one front door (Desk.handle), so that on a desk with
+        operator accounts the signed-in operator's rights are checked and the entry is
+        theirs. The card is read first only for the wording (which clock a status moves)."""
+        assert not isinstance(command, OpenCard)  # a read, shown without a write
+        before = self.desk.cards.get(command.number)
+        card = self.desk.handle(command)
+        return Outcome(card, describe(command, card, before))
 
     def completions(self) -> list[str]:
         return complete(self.text(), self._open_numbers(), tuple(STATUS_LABELS))

@@ -1,5 +1,9 @@
 """The handover dialog: the draft sheet, the outgoing lead's edits, preview and print, and the
-incoming lead's acceptance (read-back ticks) or the override with a reason.
+incoming lead's acceptance (read-back ticks) or the override with a reason. On a desk with
+operator accounts the acceptance is signed by both: the outgoing lead is the one signed in,
+and the incoming lead signs in with their own login and PIN in a small prompt on this desk
+(IncomingLeadDialog); the acceptance is then theirs (`Desk.handle(..., actor=...)`). An
+override stays the signed-in lead's, with the right override_handover and a reason.
 
 Every button is one service call through `DeskEvents.run`, so a refusal (a critical card not
 read back, an empty reason) shows in the one error place and changes nothing; the sheet is
@@ -41,6 +45,7 @@ from app.services.handover.facts import EscalationLine, OnCallLine, SyncFacts
 from app.services.handover.service import HandoverService
 from app.services.handover.sheet import CARD_FIELDS, SHEET_FIELDS, HandoverSheet
 from app.ui.events import DeskEvents
+from app.ui.sign_in import IncomingLeadDialog
 
 
 class HandoverDialog(QDialog):
@@ -65,7 +70,9 @@ class HandoverDialog(QDialog):
         save = QPushButton("Save edit")
         self.read_back = QListWidget()
         self.incoming = QLineEdit()
-        self.incoming.setPlaceholderText("incoming lead's name")
+        self.incoming.setPlaceholderText(
+            "incoming lead's login (they sign with their PIN)" if desk.needs_sign_in
+            else "incoming lead's name")
         self.paper = QComboBox()
         self.paper.addItems(["a4", "letter"])
         self.accept_button = QPushButton("Accept handover")
@@ -158,7 +165,16 @@ class HandoverDialog(QDialog):
 
     def accept_handover(self) -> None:
         incoming, ticked = self.incoming.text(), self.ticked()
-        self.events.run(lambda: self.desk.handle(AcceptHandover(incoming, ticked)))
+        if not self.desk.needs_sign_in:
+            self.events.run(lambda: self.desk.handle(AcceptHandover(incoming, ticked)))
+            return
+        lead = IncomingLeadDialog.ask(self.desk, self, incoming)
+        if lead is None:
+            return  # cancelled: nothing signed, nothing written
+        outgoing = self.desk.signed_in
+        command = AcceptHandover(lead.name, ticked, outgoing.name if outgoing else "")
+        # Desk.handle's overloads do not list `actor` yet (its implementation takes it).
+        self.events.run(lambda: self.desk.handle(command, actor=lead))
 
     @classmethod
     def ask_reason(cls, parent: QWidget) -> str | None:

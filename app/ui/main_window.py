@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -39,6 +40,7 @@ from app.ui.background import DeskBackground
 from app.ui.canned_notes import canned_note_handlers
 from app.ui.card_view import CardView
 from app.ui.command_bar import CommandBar
+from app.ui.desk_lock import DeskLock
 from app.ui.dialogs import ShortcutsDialog
 from app.ui.events import DeskEvents
 from app.ui.handover_dialog import HandoverDialog
@@ -50,6 +52,7 @@ from app.ui.quit_guard import QuitGuard
 from app.ui.review_dialog import record_review
 from app.ui.roster_dialog import RosterDialog
 from app.ui.screens import show_on, wallboard_screen
+from app.ui.sign_in import who_line
 from app.ui.status_strip import MessageBar, StatusStrip
 from app.ui.tray import TrayCount, TrayPanel
 
@@ -62,8 +65,6 @@ class DeskWindow(QMainWindow):
         self.desk = desk
         self.events = events
         self._settings = settings or QSettings()
-        self.setWindowTitle(f"Dispatch Desk · desk {desk.journal.desk_code} · "
-                            f"{desk.operator.name} ({desk.operator.role})")
 
         self.message_bar = MessageBar(events)
         self.command_bar = CommandBar(desk, events)
@@ -112,7 +113,10 @@ class DeskWindow(QMainWindow):
         column.addWidget(self.notices)
         column.addWidget(self.command_bar)
         column.addWidget(self.split, 1)
-        self.setCentralWidget(central)
+        # The desk, or the sign-in screen in its place (DeskLock): never both.
+        self.pages = QStackedWidget()
+        self.pages.addWidget(central)
+        self.setCentralWidget(self.pages)
 
         self.strip = StatusStrip(events, desk.clock, desk.rules.tz, desk.journal.path.name)
         self.setStatusBar(self.strip)
@@ -144,11 +148,14 @@ class DeskWindow(QMainWindow):
             "breakglass": self.print_breakglass,
             "sync_now": self.background.sync_now,
             "outbox": self.open_outbox,
+            "report": self.open_report,
             "roster": lambda: RosterDialog.ask(desk.roster, self),
             "on_call": lambda: self.side.setCurrentWidget(self.on_call),
             "tray": self.tray.open,
             "clear_notices": self.alerts.clear,
             "review": self.record_review,
+            "lock": lambda: self._lock_or_say(self.desk_lock.lock),
+            "switch_operator": lambda: self._lock_or_say(self.desk_lock.switch_operator),
             **canned_note_handlers(desk, events, self.card_in_view),
         }
         self._open_wallboard = open_wallboard
@@ -181,8 +188,38 @@ class DeskWindow(QMainWindow):
             self.queue.select_number(self.queue.model.rows[0].number)
         # Start on the queue: arrows move through the cards, `/` opens the command bar.
         self.queue.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        # On a desk with operator accounts: the sign-in screen first (the queue's focus is
+        # kept for after). Every window key is off while it shows.
+        self.desk_lock = DeskLock(desk, events, self, self.pages,
+                                  [self.registry.action(s.key) for s in specs],
+                                  [self.tray_count], can_focus=central.isAncestorOf)
+        self.desk_lock.who_changed.connect(self._show_who)
+        self._show_who()
 
     # -- small glue -----------------------------------------------------------------------
+
+    def _show_who(self) -> None:
+        """The title bar and the strip: the signed-in operator; without accounts, the
+        settings' operator as before."""
+        d = self.desk
+        title = f"Dispatch Desk · desk {d.journal.desk_code} · "
+        if self.desk_lock.locked:
+            self.setWindowTitle(title + "locked: sign in")
+            self.strip.set_operator("Locked: nobody signed in")
+        elif d.signed_in is not None:
+            who = who_line(d)
+            self.setWindowTitle(title + who)
+            self.strip.set_operator(f"Signed in: {who}")
+        else:
+            self.setWindowTitle(title + f"{d.operator.name} ({d.operator.role})")
+            self.strip.set_operator("")
+
+    def _lock_or_say(self, lock: Callable[[], None]) -> None:
+        if not self.desk.needs_sign_in:
+            self.events.info.emit("This desk has no operator accounts, so nobody signs in "
+                                  "and there is nothing to lock (README: Operators and rights).")
+            return
+        lock()
 
     def record_review(self) -> None:
         card = self.card.card
@@ -246,6 +283,11 @@ class DeskWindow(QMainWindow):
         HandoverDialog(self.desk, self.events, self.desk.handover, on_call=lambda: b.on_call(
             self.desk.clock.now()), sync=b.sync, escalations=b.escalations, parent=self).exec()
 
+    def open_report(self) -> None:
+        from app.ui.report_view import open_report_view
+
+        open_report_view(self, self.desk)
+
     def open_outbox(self) -> None:
         """One outbox window: a second Ctrl+O brings the open one forward."""
         from app.ui.outbox_view import open_outbox_view
@@ -279,6 +321,8 @@ class DeskWindow(QMainWindow):
         return self.card.card.number if self.card.card else None
 
     def focus_command_bar(self) -> None:
+        if self.desk_lock.locked:
+            return  # `/` on the sign-in screen is a character, not a way into the desk
         self.command_bar.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def show_number(self, number: str) -> None:
@@ -319,4 +363,5 @@ class DeskWindow(QMainWindow):
         if app is not None:
             app.removeEventFilter(self._slash)
             app.removeEventFilter(self._keys)
+        self.desk_lock.remove()
         super().closeEvent(event)

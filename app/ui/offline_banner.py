@@ -154,5 +154,6 @@ class OfflineBanner(QFrame):
         if not self.alarms or self.paging is None:
             return
         a, paging = self.alarms[0], self.paging
-        self.events.run(partial(paging.cancel, a.number, self.desk.operator.name),
+        desk = self.desk
+        self.events.run(lambda: paging.cancel(a.number, desk.require().name),
                         cards=frozenset({a.card_id}))

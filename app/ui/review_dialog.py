@@ -82,6 +82,6 @@ def record_review(desk: Desk, card: Card, parent: QWidget | None = None) -> Revi
             return None
         try:
             return service.record(card.number, answer.summary, answer.measures, answer.owner,
-                                  answer.due, desk.operator)
+                                  answer.due, desk.require())
         except DeskError as exc:
             previous, error = answer, str(exc)

@@ -19,6 +19,7 @@ from app.clock import Clock
 from app.protocol.text import for_display
 from app.services.cards.timeline import local_time
 from app.ui import style
+from app.ui.elided_label import ElidedLabel
 from app.ui.events import DeskEvents
 
 LOCAL_ONLY = "LOCAL ONLY · not synced: other desks' cards are not shown"
@@ -37,9 +38,15 @@ class StatusStrip(QStatusBar):
         self.setSizeGripEnabled(False)
         self.saved = QLabel()
         self.saved.setObjectName("journalSaved")
-        self.link = QLabel(LOCAL_ONLY)
+        # The long lines elide (full text in the tooltip) rather than widen the window past
+        # the screen: "Paging OFF: no Twilio credentials (...)" made it 1817 px on a 1600 one.
+        self.link = ElidedLabel(LOCAL_ONLY)
         self.link.setStyleSheet(style.LOCAL_ONLY_CSS)
-        self.paging = QLabel()
+        # Who is signed in (on a desk with operator accounts; empty and hidden without).
+        self.who = ElidedLabel()
+        self.who.setObjectName("operator")
+        self.who.hide()
+        self.paging = ElidedLabel()
         self.paging.setObjectName("paging")
         self.paging.setStyleSheet(style.LOCAL_ONLY_CSS)
         self.paging.hide()
@@ -50,7 +57,7 @@ class StatusStrip(QStatusBar):
         widest = "Desk clock 00:00:00 CEST · 00:00:00 UTC"
         metrics = QFontMetrics(self.desk_clock.font())
         self.desk_clock.setFixedSize(metrics.horizontalAdvance(widest) + 12, metrics.height() + 4)
-        for label in (self.saved, self.link, self.paging, self.desk_clock):
+        for label in (self.who, self.saved, self.link, self.paging, self.desk_clock):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
             self.addPermanentWidget(label)
         self._journal_name = journal_name
@@ -78,6 +85,11 @@ class StatusStrip(QStatusBar):
         calm = text.startswith("Online") and not any(
             alarm in text for alarm in ("refused", "set aside", "CLOCK OFF"))
         self.link.setStyleSheet("" if calm else style.LOCAL_ONLY_CSS)
+
+    def set_operator(self, text: str) -> None:
+        """"Signed in: A. Novak (novak) — dispatcher", or "" on a desk without accounts."""
+        self.who.setText(for_display(text))
+        self.who.setVisible(bool(text))
 
     def set_paging(self, text: str) -> None:
         """Whether this desk can page: a desk that cannot must say so where it is seen."""
@@ -112,7 +124,9 @@ class MessageBar(QWidget):
         self.hide()
 
     def show_error(self, text: str) -> None:
-        self._show("error", f"Not done: {text.rstrip('.')}. Nothing was changed.", style.ERROR_CSS)
+        # A refusal may say "Not done:" itself (the rights' one line): said once, not twice.
+        text = text.removeprefix("Not done: ").rstrip(".")
+        self._show("error", f"Not done: {text}. Nothing was changed.", style.ERROR_CSS)
 
     def show_info(self, text: str) -> None:
         self._show("info", text, style.INFO_CSS)

@@ -206,8 +206,12 @@ def desk_app(display: Display, tmp_path_factory: pytest.TempPathFactory) -> Iter
                  "--q-what", symptom, "--q-where", site, "--q-when", "since 01:50",
                  "--q-workaround", "none", "--q-contact", "J. Weber, ext 2201")
     log = (tmp / "desk.log").open("wb")
+    # A desk without operator accounts: the `operator` setting names the author (the
+    # --operator option is gone, issue 13).
+    config = tmp / "settings.toml"
+    config.write_text('operator = "A. Novak"\n', encoding="utf-8")
     proc = subprocess.Popen([sys.executable, "-m", "app", "--journal", str(desk.journal),
-                             "--operator", "A. Novak"], env=env, cwd=ROOT, stdout=log,
+                             "--config", str(config)], env=env, cwd=ROOT, stdout=log,
                             stderr=log)
 
     def ready() -> bool:

@@ -60,7 +60,7 @@ def test_a_name_with_a_space_is_recorded_whole_by_ctrl_k(desk: Desk) -> None:
 
 def test_ctrl_u_from_the_command_bar_opens_the_status_composer(desk: Desk) -> None:
     d = desk.display
-    d.key("ctrl+l")  # the command bar: where the cursor sits after every command
+    d.key("ctrl+g")  # the command bar: where the cursor sits after every command
     d.type("s ")
     d.key("ctrl+u")
     composer = d.wait_window(COMPOSER, within=10)

@@ -61,7 +61,7 @@ def test_the_queue_row_with_the_keyboard_is_ringed_on_screen(desk: Desk,
     assert len(first) == 1, first
     d.key("Down")
     wait_until(lambda: (r := rings()) and r[0] > first[0], "the ring one row down", 10)
-    d.key("ctrl+l")  # the command bar has the keyboard now: no ring in the queue
+    d.key("ctrl+g")  # the command bar has the keyboard now: no ring in the queue
     wait_until(lambda: rings() == [], "the ring gone", 10)
     d.key("Escape")
     d.key("ctrl+1")
