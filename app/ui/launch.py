@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from platformdirs import user_data_path
@@ -26,6 +26,7 @@ from app.config import APP_NAME, settings_from_args
 from app.errors import DeskError
 from app.services.cards.queue import QueueRow, next_deadline, record_due_breaches
 from app.services.demo import fill_demo
+from app.services.roster.verification import demo_verifications
 from app.ui.background import DeskBackground
 from app.ui.events import DeskEvents
 from app.ui.screens import show_on, wallboard_screen
@@ -70,6 +71,9 @@ def fill_if_empty(desk: Desk) -> int:
     desk.journal.use_clock(desk.clock)  # the demo stamped entries with its walking clock
     if not desk.roster.exists:
         desk.roster.import_file(DEFAULT_EXAMPLE)  # a demo rota, so "on call" is not empty
+        # ... whose people answered last month's availability check (roster verify).
+        desk.journal.write(demo_verifications(desk.roster.roster.contacts,
+                                              desk.clock.now() - timedelta(days=12)), "demo")
     return count
 
 

@@ -118,6 +118,20 @@ def match_reply(sid: str, from_number: str, body: str, received_at: datetime,
     return None
 
 
+def demo_verifications(contacts: Iterable[Contact], at: datetime) -> list[NewEntry]:
+    """The demo's answers to a monthly check made at `at`: every contact with a phone
+    verified then (ids from the contact, so a second demo run writes nothing new)."""
+    out = []
+    for c in contacts:
+        if not c.primary_phone:
+            continue
+        sid = "SMdemo" + fact_id(f"demo-verify:{c.id}").replace("-", "")[:26]
+        out.append(NewEntry(VERIFY_CARD, "roster.verified", {
+            "contact_id": c.id, "number": c.primary_phone, "sid": sid, "name": c.name,
+            "at": at.isoformat()}, id=fact_id(f"inbound:{sid}")))
+    return out
+
+
 def verified_at(entries: Iterable[Entry]) -> dict[str, datetime]:
     """contact id -> the latest verification."""
     last: dict[str, datetime] = {}
