@@ -142,6 +142,8 @@ def _ladder_row(line: EscalationLine, number: str, desks: LadderDesks | None,
         as_of = f"as of {hm(seen, tz, now)}" if seen else "never heard from"
         return LadderRow(f"{head} · ladder on desk {link.desk if link else owner[:8]} "
                          f"— STALE, {as_of}", True)
+    if line.held:
+        return LadderRow(f"{head} · LADDER HELD ({line.held})")
     due = line.next_tier_at
     nxt = "" if due is None else (f", next tier {hm(due, tz, now)}" if due > now
                                   else f", next tier was due {hm(due, tz, now)}")

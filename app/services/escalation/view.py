@@ -28,9 +28,11 @@ def escalation_lines(states: Iterable[LadderState], ladder: Ladder) -> list[Esca
         if s.last is None:
             continue
         nxt = s.next_due(ladder)
+        hold = s.hold
         lines.append(EscalationLine(
             card_id=s.card_id, tier=s.last.tier, tiers=len(ladder.tiers),
             paged=s.last.who or "nobody", paged_at=s.last.fired_at,
             acknowledged_by=s.ack.who if s.ack else None,
-            next_tier_at=nxt[2] if nxt else None))
+            next_tier_at=None if hold else (nxt[2] if nxt else None),
+            held=f"held by {hold.by}: {hold.reason}" if hold else None))
     return lines

@@ -42,6 +42,9 @@ class EscalationLine:
     paged_at: datetime | None = None
     acknowledged_by: str | None = None
     next_tier_at: datetime | None = None
+    #: "held by A. Novak: caller on site" while the dispatcher holds the ladder (no tier
+    #: fires until it is resumed); None when it runs.
+    held: str | None = None
 
     @property
     def in_flight(self) -> bool:

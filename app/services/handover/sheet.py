@@ -209,8 +209,11 @@ def _escalation(line: EscalationLine | None, tz: ZoneInfo, now: datetime) -> str
         text += f" at {hm(line.paged_at, tz, now)}"
     if line.acknowledged_by:
         return text + f"; acknowledged by {_one(line.acknowledged_by)}"
+    if line.held:
+        return text + f"; LADDER HELD ({line.held}); not acknowledged"
     if line.next_tier_at:
-        text += f"; next tier at {hm(line.next_tier_at, tz, now)}"
+        word = "at" if line.next_tier_at > now else "was due"
+        text += f"; next tier {word} {hm(line.next_tier_at, tz, now)}"
     return text + "; not acknowledged"
 
 
