@@ -7,28 +7,42 @@ open and work without either.
 
 from __future__ import annotations
 
+import getpass
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any
 
 from app.adapters.pager import Pager
-from app.adapters.roster_store import DeskRoster
+from app.adapters.roster_store import DeskRoster, roster_path_for
 from app.adapters.secrets import SecretStore
 from app.adapters.twilio_pager import BaseUrlHttpClient, TwilioPager
 from app.application import Desk
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.errors import ConfigError, DeskError
-from app.loaders import load_intake_rules, load_ladder, load_rules, load_shifts
+from app.loaders import (
+    DEFAULT_INTAKE_RULES,
+    load_intake_rules,
+    load_ladder,
+    load_rules,
+    load_shifts,
+)
 from app.models.journal import Journal
-from app.roles import load_roles
+from app.protocol.rights import Right
+from app.roles import load_roles, roles_path
+from app.services.audit import RosterRecorder, record_config_changes
 from app.services.cards.card import Operator
+from app.services.cards.rules import DEFAULT_RULES
 from app.services.cards.service import CardService
 from app.services.cards.sla import SlaWatch
+from app.services.escalation.ladder import DEFAULT_LADDER
 from app.services.escalation.recipients import Recipients
 from app.services.escalation.service import EscalationService
 from app.services.handover.service import HandoverService
+from app.services.handover.shifts import DEFAULT_SHIFTS
 from app.services.intake import IntakeService
+from app.services.operators.rights import demand
 from app.services.operators.service import OperatorService
 from app.services.roster import Roster, RoutingMatrix
 from app.sync.engine import SyncEngine
@@ -51,7 +65,7 @@ def build_desk(settings: Settings, clock: Clock | None = None) -> Desk:
     cards = CardService(journal, rules, clock)
     intake = IntakeService(journal, rules, intake_rules, clock, cards,
                            auto_register=settings.auto_register)
-    return Desk(
+    desk = Desk(
         settings=settings,
         clock=clock,
         journal=journal,
@@ -65,6 +79,50 @@ def build_desk(settings: Settings, clock: Clock | None = None) -> Desk:
         intake=intake,
         operators=OperatorService(journal, clock, load_roles(settings.roles)),
     )
+    desk.roster.audit = _roster_audit(desk)
+    try:
+        record_config_changes(journal, _rule_files(settings, journal), _os_user(), clock)
+    except DeskError as exc:  # a full disk must not stop a desk from opening to be read;
+        log.warning("rules files not checked for changes: %s", exc)  # the next start does
+    return desk
+
+
+def _roster_audit(desk: Desk) -> RosterRecorder:
+    """Every roster change through this desk (`roster import`, the window's dialog) needs
+    edit_roster once the desk knows accounts, and becomes a ``roster.imported`` fact."""
+
+    def allow() -> None:
+        if desk.needs_sign_in:
+            assert desk.operators is not None
+            demand(desk.signed_in, {Right.EDIT_ROSTER}, desk.operators.table)
+
+    return RosterRecorder(desk.journal, desk.clock, lambda: desk.operator.name, allow)
+
+
+def _rule_files(settings: Settings, journal: Journal) -> dict[str, tuple[str, str]]:
+    """Each rules file this desk runs by, with the SHA-256 of its bytes (app/services/
+    audit.py writes ``config.changed`` when one differs from what this desk last saw)."""
+    files = {"policies": settings.policies or DEFAULT_RULES,
+             "shifts": settings.shifts or DEFAULT_SHIFTS,
+             "ladder": settings.ladder or DEFAULT_LADDER,
+             "intake_rules": settings.intake_rules or DEFAULT_INTAKE_RULES,
+             "roles": roles_path(settings.roles),
+             "roster": roster_path_for(journal.path)}
+    out: dict[str, tuple[str, str]] = {}
+    for setting, path in files.items():
+        try:
+            out[setting] = (str(path), hashlib.sha256(Path(path).read_bytes()).hexdigest())
+        except OSError:  # no roster yet; a file that vanished since it was loaded
+            continue
+    return out
+
+
+def _os_user() -> str:
+    """Who runs this desk, as the OS says: the only witness of a hand-edited file."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return ""
 
 
 def build_sync(desk: Desk, secrets: SecretStore | None = None) -> SyncEngine | None:

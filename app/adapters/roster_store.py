@@ -13,6 +13,12 @@ A save is atomic (a temporary file, fsync, rename): after a power cut the desk f
 old roster or the new one, never half of each. Loading validates everything and names the
 file, the line and ``[[section]]`` and the field of any problem. A missing file is an empty
 roster, so a new desk starts; ``warnings`` then says how to fill it.
+
+Every change through the desk (``import_file``, ``save`` -- the window's roster dialog) goes
+past the desk's ``audit`` (app/services/audit.py, wired by app/bootstrap.py): it may refuse
+the change before anything is written (a signed-in operator without edit_roster), and it
+writes the ``roster.imported`` fact -- who, the file's SHA-256, the counts and what changed --
+once the file is saved. A roster built without it (a test, a tool) changes only the file.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import tempfile
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from app.errors import ConfigError, ValidationError
 from app.services.roster import (
@@ -76,6 +83,17 @@ def read_roster_file(path: Path) -> RosterFile:
     return load_roster_toml(_read(path), source=str(path))
 
 
+class RosterAudit(Protocol):
+    """Who may change the roster, and the fact of each change (app/services/audit.py)."""
+
+    def allow(self) -> None:
+        """Raise (PermissionDenied) to refuse the change; nothing is written then."""
+
+    def record(self, before: RosterFile, after: RosterFile, digest: str,
+               source: str) -> object:
+        """Write the fact of a change just saved; `digest` is the new file's SHA-256."""
+
+
 class DeskRoster:
     """The roster of one desk: load, replace, import and export, always whole.
 
@@ -88,6 +106,8 @@ class DeskRoster:
         self.path = path
         self._current = RosterFile()
         self._stamp: str | None = None
+        #: Set by the composition root: every change is allowed and recorded through it.
+        self.audit: RosterAudit | None = None
         self.reload()
 
     @classmethod
@@ -132,14 +152,21 @@ class DeskRoster:
         self.reload()
         return True
 
-    def save(self, roster: Roster, routing: RoutingMatrix | None = None) -> None:
-        """Write ``roster`` (and ``routing``, else the current matrix) as the desk's file."""
+    def save(self, roster: Roster, routing: RoutingMatrix | None = None, *,
+             source: str = "") -> None:
+        """Write ``roster`` (and ``routing``, else the current matrix) as the desk's file;
+        ``source`` says where it came from for the audit (the window: "roster dialog")."""
         new = RosterFile(roster, self.routing if routing is None else routing)
+        if self.audit is not None:
+            self.audit.allow()  # before anything is written
         text = dump_roster_toml(new.roster, new.routing)
         # Read back what is about to be written: a writer bug must not cost the roster.
         load_roster_toml(text, source=f"{self.path} (about to be saved)")
         _write_atomically(self.path, text)
+        before = self._current
         self._current, self._stamp = new, self._file_stamp()
+        if self.audit is not None:
+            self.audit.record(before, new, self._stamp or "", source or "roster dialog")
 
     def import_file(self, source: Path, *, replace_contacts: bool = False) -> str:
         """Import a roster TOML (replaces everything) or a contacts CSV (updates contacts by
@@ -151,7 +178,7 @@ class DeskRoster:
         kind = source.suffix.lower()
         if kind == ".toml":
             new = read_roster_file(source)
-            self.save(new.roster, new.routing)
+            self.save(new.roster, new.routing, source=str(source))
             r = new.roster
             return (f"imported {source}: {len(r.contacts)} contacts, {len(r.groups)} groups, "
                     f"{len(r.rotations)} rotations, {len(r.overrides)} overrides, "
@@ -165,7 +192,7 @@ class DeskRoster:
                 raise ValidationError(f"{source}: the contacts do not fit the roster at "
                                       f"{self.path}: {exc.message}", field=exc.field) from None
             known = {c.id for c in self.roster.contacts}
-            self.save(roster)
+            self.save(roster, source=str(source))
             added = sum(c.id not in known for c in contacts)
             return (f"imported {source}: {len(contacts) - added} contacts updated, "
                     f"{added} added")

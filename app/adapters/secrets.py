@@ -88,3 +88,12 @@ def _config_error(verb: str, service: str, name: str, exc: KeyringError) -> Conf
         "tool) and try again.",
         field=name,
     )
+
+
+#: A script's token (app/protocol/tokens.py) is kept under "token:NAME" for the scripts that
+#: run on this machine (`dispatch-desk ... --token-name NAME`).
+TOKEN_SECRET_PREFIX = "token:"
+
+
+def token_secret_name(name: str) -> str:
+    return TOKEN_SECRET_PREFIX + name.strip().lower()

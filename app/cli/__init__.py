@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app import __version__
+from app.cli import signin
 from app.errors import DeskError
 from app.protocol.text import for_terminal
 
@@ -39,6 +40,8 @@ COMMAND_MODULES = (
     "app.cli.webhook",
     "app.cli.outbox",
     "app.cli.operators",
+    "app.cli.tokens",
+    "app.cli.audit",
 )
 
 
@@ -49,8 +52,7 @@ def _global_options(parser: argparse.ArgumentParser, default: Any = None) -> Non
     parser.add_argument("--policies", type=Path, help="dispatch rules TOML file", **kw)
     parser.add_argument("--config", type=Path, help="settings TOML file", **kw)
     parser.add_argument("--desk-code", help="letters that start this desk's card numbers", **kw)
-    parser.add_argument("--operator", help="name of the person at the desk", **kw)
-    parser.add_argument("--role", help="dispatcher, shift_lead, service_owner, ...", **kw)
+    signin.add_options(parser, kw)  # --login, --pin-stdin, --token-name; --operator is gone
 
 
 class _CommandParser(argparse.ArgumentParser):
@@ -70,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dispatch-desk",
         description="Dispatch Desk: offline-first dispatch desk. Without a command, opens the "
         "desk window.",
+        # The top level sees every option of the line, the subcommand's too: abbreviated
+        # matching there would take `report --to` for `--token-name` (ambiguous).
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"dispatch-desk {__version__}")
     _global_options(parser)

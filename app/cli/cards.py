@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.application import Desk
-from app.bootstrap import build_desk
 from app.cli import emit
+from app.cli.signin import open_desk, require
 from app.errors import ValidationError
 from app.models.projection import INTAKE_FIELDS
 from app.protocol.catalogue import stamp_ms
+from app.protocol.rights import Right
 from app.services.cards.card import Card
 from app.services.cards.commands import (
     Acknowledge,
@@ -30,15 +31,17 @@ from app.services.cards.commands import (
 from app.services.cards.queue import ranked
 from app.services.cards.sla import clocks_for
 from app.services.cards.timeline import hanging, local_time, timeline
+from app.sync.quarantine import refused_lines
 
 # Continuation lines of a multi-line field, under the field's text in `card show`.
 _FIELD_CONTINUATION = " " * 6 + "| "
 
 
-def _desk(args: argparse.Namespace) -> Desk:
-    from app.cli import settings_from
-
-    return build_desk(settings_from(args))
+def _desk(args: argparse.Namespace, *, writes: bool = True, person: bool = False) -> Desk:
+    """The desk, signed in for a command that writes (app/cli/signin.py); the writes that do
+    not go through `Desk.handle` (a repeat by dedup key, a review) are checked there."""
+    return open_desk(args, writes=writes, needs=(Right.WRITE_CARDS,) if person else (),
+                     person=person)
 
 
 def card_json(card: Card, desk: Desk) -> dict[str, Any]:
@@ -111,6 +114,7 @@ def cmd_new(args: argparse.Namespace) -> int:
             if registered_at is not None:
                 raise ValidationError("--dedup-key and --registered-at do not go together",
                                       field="dedup_key")
+            require(desk, Right.WRITE_CARDS)  # not a Desk.handle command
             card, repeat = desk.intake.register_card(intake, desk.operator, args.dedup_key)
         else:
             card = desk.handle(RegisterCard(intake, registered_at))
@@ -127,7 +131,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from app.cli import print_json
 
-    with _closing(_desk(args)) as desk:
+    with _closing(_desk(args, writes=False)) as desk:
         now = desk.clock.now()
         if args.open:
             cards = [item.card for item in ranked(desk.cards.open_cards(), desk.rules, now)]
@@ -154,11 +158,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from app.cli import print_json
 
-    with _closing(_desk(args)) as desk:
+    with _closing(_desk(args, writes=False)) as desk:
         card = desk.cards.get(args.number)
+        refused = refused_lines(desk.journal, card.id)
         if args.json:
             data = card_json(card, desk)
             data["timeline"] = [e.to_wire() for e in desk.cards.timeline(card.number)]
+            data["refused"] = [{"at": r.at.isoformat(), "who": r.who, "kind": r.kind,
+                                "title": r.title, "detail": r.detail} for r in refused]
             print_json(data)
             return 0
         tz = desk.rules.tz
@@ -172,7 +179,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             due = local_time(clock.due, tz) if clock.due else "-"
             emit(f"  clock {clock.name}: {clock.state} (due {due})")
         emit("  timeline:")
-        for line in timeline(desk.cards.timeline(card.number)):
+        lines = sorted(timeline(desk.cards.timeline(card.number)) + refused,
+                       key=lambda line: line.at)  # refused: kept, applied nowhere
+        for line in lines:
             # `timeline` cleaned these to one line each, the detail to indented lines.
             detail = f" ({line.detail})" if line.detail else ""
             emit(f"    {local_time(line.at, tz, seconds=True)}  {line.who}: {line.title}{detail}",
@@ -225,7 +234,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     # The post-incident review of a closed P1/P2 (app/services/measures/reviews.py).
     from app.services.measures.reviews import ReviewService
 
-    with _closing(_desk(args)) as desk:
+    with _closing(_desk(args, person=True)) as desk:
         review = ReviewService(desk.journal, desk.clock, desk.rules.tz).record(
             args.number, args.summary or "", args.measure or [], args.owner or "", args.due,
             desk.operator)
@@ -237,7 +246,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 def cmd_review_done(args: argparse.Namespace) -> int:
     from app.services.measures.reviews import ReviewService
 
-    with _closing(_desk(args)) as desk:
+    with _closing(_desk(args, person=True)) as desk:
         review = ReviewService(desk.journal, desk.clock, desk.rules.tz).measure_done(
             args.number, args.measure, desk.operator)
         left = sum(m.done_at is None for m in review.measures)

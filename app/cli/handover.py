@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from app.application import Desk
-from app.bootstrap import build_desk
 from app.cli import emit
+from app.cli.signin import open_desk, read_pin
+from app.errors import PermissionDenied
 from app.loaders import load_shifts
+from app.protocol.accounts import Account
 from app.runtime.facts import DeskFacts
 from app.services.cards.card import Card
 from app.services.handover.commands import AcceptHandover, EditHandover, OverrideHandover
@@ -32,8 +34,9 @@ from app.services.handover.sheet import HandoverSheet, hm
 from app.services.handover.sources import desk_packet
 
 
-def _desk(args: argparse.Namespace) -> Desk:
-    """The desk as every front end builds it; `--shifts` overrides the `shifts` setting."""
+def _desk(args: argparse.Namespace, *, writes: bool = False) -> Desk:
+    """The desk as every front end builds it; `--shifts` overrides the `shifts` setting. A
+    command that `writes` signs in first once the desk has accounts (app/cli/signin.py)."""
     from dataclasses import replace
 
     from app.cli import settings_from
@@ -41,7 +44,23 @@ def _desk(args: argparse.Namespace) -> Desk:
     settings = settings_from(args)
     if args.shifts is not None:
         settings = replace(settings, shifts=args.shifts)
-    return build_desk(settings)
+    return open_desk(args, writes=writes, settings=settings)
+
+
+def _incoming(desk: Desk, args: argparse.Namespace) -> Account | None:
+    """The incoming lead, signed in with their own PIN on this desk (the outgoing lead is
+    signed in with --login); None on a desk without accounts."""
+    if not desk.needs_sign_in:
+        return None
+    assert desk.operators is not None and desk.signed_in is not None
+    result = desk.operators.sign_in(args.incoming, read_pin(args, args.incoming))
+    if result.account is None:
+        raise PermissionDenied(result.refusal or "Not signed in")
+    if result.account.id == desk.signed_in.id:
+        raise PermissionDenied("Not done: the incoming lead accepts with their own login and "
+                               "PIN; sign in as the outgoing lead with --login and give "
+                               "--incoming the incoming lead's login")
+    return result.account
 
 
 def _service(desk: Desk, args: argparse.Namespace) -> HandoverService:
@@ -103,16 +122,19 @@ def cmd_handover(args: argparse.Namespace) -> int:
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
-    with closing(_desk(args)) as desk:
+    with closing(_desk(args, writes=True)) as desk:
         desk.handle(EditHandover(args.target, args.field, " ".join(args.text)))
         emit(f"handover draft: {args.target} {args.field} updated")
     return 0
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
-    with closing(_desk(args)) as desk:
-        done = desk.handle(AcceptHandover(args.incoming, args.read_back or [],
-                                          args.outgoing or ""))
+    with closing(_desk(args, writes=True)) as desk:
+        incoming = _incoming(desk, args)
+        outgoing = args.outgoing or (desk.signed_in.name if desk.signed_in else "")
+        done = desk.handle(AcceptHandover(
+            incoming.name if incoming else args.incoming, args.read_back or [], outgoing),
+            actor=incoming)
         assert done is not None
         emit(f"handover accepted by {done.incoming} from {done.outgoing}: "
               f"{len(done.card_ids)} open cards now owned by {done.incoming}")
@@ -120,7 +142,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
 
 def cmd_override(args: argparse.Namespace) -> int:
-    with closing(_desk(args)) as desk:
+    with closing(_desk(args, writes=True)) as desk:
         done = desk.handle(OverrideHandover(args.reason or "", args.incoming or ""))
         assert done is not None
         emit(f"handover overridden by {desk.operator.name}: {len(done.card_ids)} open cards "
@@ -188,7 +210,8 @@ def register(sub: Any) -> None:
     edit.set_defaults(handler=cmd_edit)
 
     acc = hsub.add_parser("accept", help="the incoming lead accepts every open card")
-    acc.add_argument("--incoming", required=True, help="the incoming lead's name")
+    acc.add_argument("--incoming", required=True, help="the incoming lead's name (once the "
+                     "desk has accounts: their login; they type their own PIN)")
     acc.add_argument("--outgoing", help="the outgoing lead's name")
     acc.add_argument("--read-back", nargs="*", metavar="NUMBER",
                      help="critical cards the incoming lead read back")

@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from app.application import Desk
-from app.bootstrap import build_desk
 from app.cli import emit
+from app.cli.signin import open_desk
 from app.errors import DeskError, ValidationError
 from app.models.projection import INTAKE_FIELDS
+from app.protocol.rights import Right
 from app.services.cards.timeline import local_time
 from app.services.intake import TrayItem
 from app.services.intake.commands import AcceptItem, AttachItem, DismissItem
@@ -24,10 +25,14 @@ from app.services.intake.maintenance import REPEATS, Window
 from app.sync.enroll import enrolled
 
 
-def _desk(args: argparse.Namespace) -> Desk:
-    from app.cli import settings_from
+def _desk(args: argparse.Namespace, *, writes: bool = True, needs: tuple[Right, ...] = ()
+          ) -> Desk:
+    """The desk, signed in for a command that writes (app/cli/signin.py); integrations and
+    maintenance windows are not `Desk.handle` commands, so their right is checked here."""
+    return open_desk(args, writes=writes, needs=needs)
 
-    return build_desk(settings_from(args))
+
+_INTEGRATIONS = (Right.EDIT_INTEGRATIONS,)
 
 
 def _line(item: TrayItem, desk: Desk) -> str:
@@ -43,7 +48,7 @@ def _line(item: TrayItem, desk: Desk) -> str:
 def cmd_list(args: argparse.Namespace) -> int:
     from app.cli import print_json
 
-    with _closing(_desk(args)) as desk:
+    with _closing(_desk(args, writes=False)) as desk:
         items = desk.intake.items() if args.all else desk.intake.pending()
         if args.json:
             print_json([i.to_json() for i in items])
@@ -58,7 +63,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from app.cli import print_json
 
-    with _closing(_desk(args)) as desk:
+    with _closing(_desk(args, writes=False)) as desk:
         item = desk.intake.item(args.id)
         if args.json:
             print_json({**item.to_json(), "prefill": desk.intake.prefill(item.id)})
@@ -113,7 +118,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from app.runtime.intake_door import DEFAULT_LISTEN, IntakeDoor
 
-    with _closing(_desk(args)) as desk:
+    with _closing(_desk(args, writes=False)) as desk:
         door = IntakeDoor(desk.intake)
         url = door.start(args.listen or desk.settings.intake_listen or DEFAULT_LISTEN,
                          field="--listen" if args.listen else "intake_listen")
@@ -147,7 +152,7 @@ def cmd_integration_add(args: argparse.Namespace) -> int:
     options = {"category": args.category or "", "site": args.site or "",
                "kind_of_work": args.kind_of_work or "", "every_min": args.every_min,
                "note": args.note or "", "reply": args.reply or ""}
-    with _closing(_desk(args)) as desk:
+    with _closing(_desk(args, needs=_INTEGRATIONS)) as desk:
         found, key = desk.intake.setup.add_integration(args.kind, args.name, desk.operator,
                                                         **options)
         emit(f"integration {found.name} ({found.kind}) added")
@@ -164,7 +169,7 @@ def cmd_integration_add(args: argparse.Namespace) -> int:
 def cmd_integration_list(args: argparse.Namespace) -> int:
     from app.cli import print_json
 
-    with _closing(_desk(args)) as desk:
+    with _closing(_desk(args, writes=False)) as desk:
         found = desk.intake.setup.integrations()
         if args.json:
             print_json([i.to_json() for i in found])
@@ -180,7 +185,7 @@ def cmd_integration_list(args: argparse.Namespace) -> int:
 
 
 def cmd_integration_revoke(args: argparse.Namespace) -> int:
-    with _closing(_desk(args)) as desk:
+    with _closing(_desk(args, needs=_INTEGRATIONS)) as desk:
         desk.intake.setup.revoke_integration(args.name, args.reason or "", desk.operator)
         emit(f"integration {args.name} revoked: its key is refused from now on")
     return 0
@@ -210,7 +215,7 @@ def _window_line(w: Window, desk: Desk) -> str:
 
 
 def cmd_maintenance_add(args: argparse.Namespace) -> int:
-    with _closing(_desk(args)) as desk:
+    with _closing(_desk(args, needs=_INTEGRATIONS)) as desk:
         starts = _when(args.starts, "starts", desk, args.tz)
         ends = _when(args.ends, "ends", desk, args.tz)
         window = desk.intake.setup.schedule_maintenance(
@@ -224,7 +229,7 @@ def cmd_maintenance_add(args: argparse.Namespace) -> int:
 def cmd_maintenance_list(args: argparse.Namespace) -> int:
     from app.cli import print_json
 
-    with _closing(_desk(args)) as desk:
+    with _closing(_desk(args, writes=False)) as desk:
         windows = [w for w in desk.intake.setup.windows() if args.all or not w.cancelled]
         if args.json:
             print_json([{**w.__dict__, "starts": w.starts.isoformat(),
@@ -238,7 +243,7 @@ def cmd_maintenance_list(args: argparse.Namespace) -> int:
 
 
 def cmd_maintenance_cancel(args: argparse.Namespace) -> int:
-    with _closing(_desk(args)) as desk:
+    with _closing(_desk(args, needs=_INTEGRATIONS)) as desk:
         desk.intake.setup.cancel_maintenance(args.id, args.reason or "", desk.operator)
         emit(f"maintenance window {args.id} cancelled")
     return 0

@@ -29,10 +29,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.cli import settings_from
+    from app.cli.signin import open_desk
     from app.services.demo import fill_demo
 
-    with closing(build_desk(settings_from(args))) as desk:
+    with closing(open_desk(args)) as desk:
         if desk.journal.count_cards() and not args.force:
             raise ValidationError(
                 f"journal {desk.journal.path} already has cards; use a new --journal, "
@@ -45,11 +45,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
     """List the entries set aside at this desk, or retry or discard one."""
-    from app.cli import print_json, settings_from
+    from app.cli import print_json
+    from app.cli.signin import open_desk
     from app.protocol.text import for_terminal
     from app.sync import quarantine
 
-    with closing(build_desk(settings_from(args))) as desk:
+    with closing(open_desk(args, writes=args.action != "list")) as desk:
         if args.action == "retry":
             print(for_terminal(quarantine.retry(desk.journal, _one(args))))
             return 0

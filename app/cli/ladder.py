@@ -62,8 +62,7 @@ def cmd_control(args: argparse.Namespace) -> int:
     """`ladder escalate|hold|resume NUMBER`: the dispatcher's say over a running ladder,
     through the same commands as the window's paging section. A running desk (the window or
     `dispatch-desk run`) sees the entry at its next tick and acts on it."""
-    from app.bootstrap import build_desk
-    from app.cli import settings_from
+    from app.cli.signin import open_desk
     from app.services.escalation.commands import (
         EscalateNow,
         HoldLadder,
@@ -72,7 +71,7 @@ def cmd_control(args: argparse.Namespace) -> int:
     )
     from app.services.escalation.paging_view import ladder_summary
 
-    desk = build_desk(settings_from(args))
+    desk = open_desk(args)  # signed in once the desk has accounts
     try:
         card = desk.cards.get(args.number)
         reason, action = args.reason or "", args.ladder_command

@@ -95,7 +95,7 @@ def cmd_operator(args: argparse.Namespace) -> int:
         if args.operator_command == "list":
             _print(service.accounts(), service.table, args.json)
             return 0
-        secrets = _Secrets(args.pin_stdin)
+        secrets = _Secrets(bool(args.pin_stdin))
         actor = _sign_in(service, args, secrets)
         command = _command(args, secrets, ops)
         account = service.handle(command, actor)
@@ -114,10 +114,11 @@ def _sign_in(service: Any, args: argparse.Namespace, secrets: _Secrets) -> Accou
             raise ValidationError("this desk has no operator accounts yet; add the first "
                                   "admin with: dispatch-desk operator add", field="login")
         return None  # the first account, which must be an admin (plan_add checks)
-    if not args.as_login:
+    login = args.as_login or getattr(args, "signin_login", None)
+    if not login:
         raise PermissionDenied("this desk has operator accounts: sign in as an admin with "
                                "--as YOUR_LOGIN (you are asked for your PIN)")
-    result = service.sign_in(args.as_login, secrets.existing(args.as_login))
+    result = service.sign_in(login, secrets.existing(login))
     if not result.ok:
         raise PermissionDenied(result.refusal or "Not signed in")
     account: Account = result.account
@@ -155,7 +156,7 @@ def cmd_server_operator(args: argparse.Namespace) -> int:
         if action == "list":
             _print(admin.accounts(), admin.table, args.json)
             return 0
-        account = _server_change(admin, args, _Secrets(args.pin_stdin), PinHasher())
+        account = _server_change(admin, args, _Secrets(bool(args.pin_stdin)), PinHasher())
         emit(f"{action}: {account.login} ({account.name}) is "
              f"{'enabled' if account.enabled else 'disabled'}, "
              f"{admin.table.labels(account.roles)}; every desk has it after its next sync")
@@ -212,11 +213,10 @@ def _actions(group: argparse.ArgumentParser, *, server: bool) -> Iterator[argpar
     for parser in (roles, disable, enable, reset):
         parser.add_argument("--reason", default="", help="why (kept in the entry)")
     for parser in (add, roles, disable, enable, reset):
-        parser.add_argument("--pin-stdin", action="store_true",
-                            help="read PINs from standard input, one per line (scripts)")
+        # --pin-stdin is a global option (app/cli/signin.py): PINs one per line on stdin
         if not server:
             parser.add_argument("--as", dest="as_login", default=None, metavar="LOGIN",
-                                help="the admin who signs in to make the change")
+                                help="the admin who signs in to make the change (or --login)")
     yield from (add, roles, disable, enable, reset, listing)
 
 
@@ -235,4 +235,4 @@ def register_server(ssub: Any, with_db: Callable[[Any], Any]) -> None:
                             "pulls them)")
     for parser in [group, *_actions(group, server=True)]:
         parser.add_argument("--db", default=argparse.SUPPRESS, help="database URL")
-    group.set_defaults(handler=with_db(cmd_server_operator), pin_stdin=False)
+    group.set_defaults(handler=with_db(cmd_server_operator))

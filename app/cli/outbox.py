@@ -20,18 +20,19 @@ from typing import Any
 
 from app.adapters.secrets import SecretStore
 from app.adapters.smtp import SECRET_NAME
-from app.bootstrap import build_desk
 from app.cli import emit, print_json
+from app.cli.signin import open_desk
 from app.errors import ValidationError
+from app.protocol.rights import Right
 from app.services.cards.commands import EditDistribution
 from app.services.messages.outbox import Message
 from app.services.messages.service import delivery_line
 
 
-def _desk(args: argparse.Namespace) -> Any:
-    from app.cli import settings_from
-
-    return build_desk(settings_from(args))
+def _desk(args: argparse.Namespace, *, writes: bool = True) -> Any:
+    """The desk, signed in for a command that writes (app/cli/signin.py): cancelling and
+    confirming a message are not `Desk.handle` commands, so write_cards is checked here."""
+    return open_desk(args, writes=writes, needs=(Right.WRITE_CARDS,) if writes else ())
 
 
 def _json(m: Message, number: str, now: Any) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def _json(m: Message, number: str, now: Any) -> dict[str, Any]:
 def cmd_list(args: argparse.Namespace) -> int:
     from app.runtime.outbox import Outbox
 
-    desk = _desk(args)
+    desk = _desk(args, writes=False)
     outbox = Outbox(desk)
     try:
         msgs = outbox.messages(everything=args.all)
@@ -128,7 +129,7 @@ def cmd_set_smtp_password(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from app.loaders import load_notification_plan, load_templates
 
-    desk = _desk(args)
+    desk = _desk(args, writes=False)
     try:
         templates = load_templates(desk.settings.message_templates)
         plan = load_notification_plan(desk.settings.policies, desk.rules)

@@ -17,6 +17,7 @@ from app.adapters.roster_store import DeskRoster
 from app.cli import emit
 from app.clock import SystemClock
 from app.errors import ValidationError
+from app.protocol.rights import Right
 from app.services.roster import OnCall, Roster
 from app.services.roster.contact import as_utc
 
@@ -49,10 +50,19 @@ def _at(text: str | None) -> datetime:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    store = _store(args)
-    emit(store.import_file(args.file, replace_contacts=args.replace_contacts))
-    for line in store.warnings(SystemClock().now(), _categories(args)):
-        emit(f"warning: {line}")
+    """Through the desk's roster: signed in with edit_roster once the desk has accounts, and
+    written down as a ``roster.imported`` fact (app/services/audit.py)."""
+    from app.cli.signin import open_desk
+
+    desk = open_desk(args, needs=(Right.EDIT_ROSTER,))
+    try:
+        store = desk.roster
+        emit(store.import_file(args.file, replace_contacts=args.replace_contacts))
+        for line in store.warnings(desk.clock.now(), frozenset(c.key for c in
+                                                               desk.rules.categories)):
+            emit(f"warning: {line}")
+    finally:
+        desk.close()
     return 0
 
 
@@ -168,8 +178,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     """The monthly availability check: the entries first (journal), then one SMS each."""
     from app.adapters.secrets import SecretStore
-    from app.bootstrap import build_desk, twilio_pager_from
+    from app.bootstrap import twilio_pager_from
     from app.cli import settings_from
+    from app.cli.signin import open_desk
     from app.errors import DeskError
     from app.services.roster.verification import verify_entries, verify_text
 
@@ -185,7 +196,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         members = {m for r in roster.rotations if r.group == args.group for m in r.members}
         people = [c for c in people if c.id in members]
     pager = twilio_pager_from(SecretStore(), settings)  # no credentials: nothing written
-    desk = build_desk(settings)
+    desk = open_desk(args, needs=(Right.WRITE_CARDS,), settings=settings)
     try:
         made = verify_entries(people, desk.clock.now(), args.group or "")
         if not made:

@@ -17,9 +17,10 @@ from urllib.parse import urlsplit
 
 from app.adapters.secrets import SecretStore
 from app.application import Desk
-from app.bootstrap import build_desk
 from app.cli import EXIT_ERROR, emit, print_json
+from app.cli.signin import open_desk
 from app.protocol.catalogue import WEBHOOK_EVENTS
+from app.protocol.rights import Right
 from app.runtime.outbound_worker import Webhooks
 from app.services import outbound as ob
 
@@ -27,10 +28,11 @@ _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
 @contextmanager
-def _webhooks(args: argparse.Namespace) -> Iterator[tuple[Desk, Webhooks]]:
-    from app.cli import settings_from
-
-    desk = build_desk(settings_from(args))
+def _webhooks(args: argparse.Namespace, *, writes: bool = True
+              ) -> Iterator[tuple[Desk, Webhooks]]:
+    """The desk's webhooks; a command that changes one signs in and needs
+    edit_integrations once the desk has accounts (app/cli/signin.py)."""
+    desk = open_desk(args, writes=writes, needs=(Right.EDIT_INTEGRATIONS,) if writes else ())
     hooks = Webhooks(desk.journal, SecretStore(), desk.clock)
     try:
         yield desk, hooks
@@ -53,7 +55,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    with _webhooks(args) as (_desk, hooks):
+    with _webhooks(args, writes=False) as (_desk, hooks):
         views = hooks.views()
     if args.json:
         print_json([v.to_json() for v in views])

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from app.errors import JournalError
 
 BUSY_TIMEOUT_MS = 5000
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 

@@ -21,6 +21,7 @@ from app.models import db, quarantine, remote
 from app.models.entry import Entry, HybridClock
 from app.models.projection import CardState, fold
 from app.protocol.catalogue import CATALOGUE_VERSION
+from app.protocol.rights import REFUSED_PREFIX
 
 _UPSERT_CARD = text(
     "INSERT INTO cards (id, number, status, priority, category, site, registered_at, state,"
@@ -83,6 +84,12 @@ def card_params(state: CardState) -> dict[str, Any]:
 
 
 
+def not_authorised(reason: str) -> bool:
+    """Whether a set-aside reason is the store's refusal for rights (kept there, applied on
+    no desk), not a shape or a fold problem."""
+    return REFUSED_PREFIX.strip() in reason
+
+
 class SyncLedger:
     """What `Journal` does for the sync engine (see the module docstring)."""
 
@@ -114,6 +121,7 @@ class SyncLedger:
         Returns how many entries were new."""
         # Raw sqlite3 on the pull path too: a reconnecting desk applies thousands of entries.
         with db.raw_write(self._engine, self.path) as cur:
+            set_aside = self._own_refused(cur, set_aside, touched)
             added = remote.apply_page(cur, entries, set_aside, self._hlc, self._now_iso(),
                                       upsert_parking, self.own_seqs, touched)
             cur.execute(_SETTLE_NUMBERS)
@@ -157,13 +165,21 @@ class SyncLedger:
     def record_push(self, acks: dict[str, int], refused: Sequence[quarantine.SetAside] = (),
                     counter: tuple[str, int] | None = None) -> None:
         """One push reply in one transaction: the store's seqs, the refused entries (out of
-        the outbox, listed with the reason) and the card-number counter it holds for us."""
+        the outbox, listed with the reason) and the card-number counter it holds for us.
+
+        An entry refused for rights ("refused: not authorised", app/store/authorise.py) is
+        kept by the store and applied by no other desk, so it leaves this desk's cards too:
+        its row goes and its card is folded again, while the set-aside record keeps the
+        whole entry (listed, on the card's timeline, discarded with a reason). Any other
+        refusal (a shape an older store does not know) stays applied here until resolved:
+        a retry may fix it."""
         with db.raw_write(self._engine, self.path) as cur:
             cur.executemany("UPDATE entries SET server_seq=? WHERE id=?",
                             [(s, i) for i, s in acks.items()])
             cur.executemany("UPDATE entries SET server_seq=-1 WHERE id=?",
                             [(item.id,) for item in refused])
             quarantine.record(cur, list(refused), self._now_iso())
+            self._unapply(cur, [i.id for i in refused if not_authorised(i.reason)])
             if counter is not None:
                 cur.execute(_RAISE_COUNTER.text,
                             {"k": f"counter:{counter[0]}", "v": str(int(counter[1]))})
@@ -216,6 +232,39 @@ class SyncLedger:
             if drop and row is not None:
                 cur.execute("DELETE FROM entries WHERE id=?", (item_id,))
                 self._refold(cur, [str(row[0])])
+
+    def _unapply(self, cur: sqlite3.Cursor, ids: Sequence[str]) -> set[str]:
+        """Take own entries out of the journal and fold their cards again; returns the
+        cards."""
+        cards: set[str] = set()
+        for entry_id in ids:
+            row = cur.execute("SELECT card_id FROM entries WHERE id=?", (entry_id,)).fetchone()
+            if row is not None:
+                cur.execute("DELETE FROM entries WHERE id=?", (entry_id,))
+                cards.add(str(row[0]))
+        self._refold(cur, cards)
+        return cards
+
+    def _own_refused(self, cur: sqlite3.Cursor, items: Sequence[quarantine.SetAside],
+                     touched: set[str] | None) -> list[quarantine.SetAside]:
+        """A pulled placeholder of one of our own entries that the store refused for rights
+        (its push reply was lost, or another process pushed it): recorded as refused with
+        the whole entry, and taken out of the cards, as `record_push` does."""
+        out: list[quarantine.SetAside] = []
+        for item in items:
+            row = cur.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id=? AND desk_id=?",
+                              (item.id, self.desk_id)).fetchone() \
+                if not_authorised(item.reason) else None
+            if row is None:
+                out.append(item)
+                continue
+            mine = _entry(row)
+            quarantine.record(cur, [quarantine.from_raw(mine.to_wire(), item.seq, item.reason,
+                                                        quarantine.REFUSED)], self._now_iso())
+            cards = self._unapply(cur, [mine.id])
+            if touched is not None:
+                touched.update(cards)
+        return out
 
     def _refold(self, cur: sqlite3.Cursor, card_ids: Iterable[str]) -> None:
         for card_id in sorted(set(card_ids)):

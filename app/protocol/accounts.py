@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from app.errors import NotFoundError, ValidationError
-from app.protocol.catalogue import OPERATOR_ID, OPERATORS_CARD, SIGNIN_KINDS
+from app.protocol.catalogue import OPERATOR_ID, OPERATORS_CARD, SIGNIN_KINDS, TOKEN_KINDS
 from app.protocol.rights import MACHINE_ACTORS, Right, RoleRights
 
 __all__ = ["OPERATORS_CARD", "Account", "Step", "accounts", "by_login", "enabled_at",
@@ -60,6 +60,9 @@ class Account:
     enabled: bool
     pin_hash: str
     history: tuple[Step, ...]  # the first step is the addition
+    #: A script's token acting as an account (app/services/operators/tokens.py): exactly
+    #: these rights, whatever its (empty) roles say. None for a person.
+    rights: frozenset[Right] | None = None
 
     @property
     def added(self) -> str:
@@ -108,8 +111,8 @@ def accounts(entries: Iterable[EntryLike]) -> dict[str, Account]:
     logins: set[str] = set()
     for entry in sorted(entries, key=lambda e: e.hlc):
         kind, p = entry.kind, entry.payload
-        if not kind.startswith("operator.") or kind in SIGNIN_KINDS:
-            continue
+        if not kind.startswith("operator.") or kind in SIGNIN_KINDS or kind in TOKEN_KINDS:
+            continue  # tokens are app/protocol/tokens.py's fold
         ident = str(p.get("id", ""))
         reason = str(p.get("reason", ""))
         if kind == "operator.added":

@@ -244,6 +244,25 @@ CARD_PAYLOADS: dict[str, Obj] = {
                            "kind": nullable(line(40))}),
 }
 
+#: The audit trail of the rules (app/services/audit.py): a roster import and a changed
+#: configuration file (policies, ladder, shifts, intake rules, roles, roster) found when the
+#: desk starts, under the pseudo card AUDIT_CARD. Digests are SHA-256 of the file's bytes.
+AUDIT_CARD = "audit"
+_digest = line(64, empty=False)
+_count = integer(0, 1_000_000)
+AUDIT_PAYLOADS: dict[str, Obj] = {
+    "roster.imported": Obj(
+        {"by": _who, "digest": _digest, "contacts": _count, "rotations": _count,
+         "overrides": _count},
+        {"source": line(500), "groups": _count, "routes": _count, "summary": text(2000),
+         "at": happened}),
+    "config.changed": Obj(
+        {"setting": line(40, empty=False), "file": line(500, empty=False), "digest": _digest},
+        {"previous_digest": nullable(_digest), "by": line(120), "at": happened}),
+}
+CARD_PAYLOADS.update(AUDIT_PAYLOADS)
+AUDIT_KINDS = frozenset(AUDIT_PAYLOADS)
+
 #: Shift handover entries live under the pseudo card id HANDOVER_CARD.
 HANDOVER_CARD = "handover"
 _handover_settle = Obj(
@@ -310,8 +329,21 @@ OPERATOR_PAYLOADS: dict[str, Obj] = {
                                   {"at": happened,
                                    "reason": one_of("wrong_pin", "unknown_login", "disabled")}),
     "operator.signed_in": Obj({"id": _op_id}, {"at": happened}),
+    # A token for a script or a monitoring hook (app/protocol/tokens.py): it writes as the
+    # actor TOKEN_PREFIX + name with exactly these rights; only its SHA-256 is in the entry.
+    "operator.token_created": Obj(
+        {"name": _op_id, "rights": list_of(_matching(ROLE_NAME, "a right such as "
+                                                     "write_cards"), 20),
+         "token_hash": _matching(re.compile(r"sha256:[0-9a-f]{64}"),
+                                 "sha256: and 64 hex digits (the token's hash, never the "
+                                 "token)")},
+        {"expires_at": moment, "note": line(300)}),
+    "operator.token_revoked": Obj({"name": _op_id}, {"reason": line(300)}),
 }
 SIGNIN_KINDS = frozenset({"operator.signin_failed", "operator.signed_in"})
+TOKEN_KINDS = frozenset({"operator.token_created", "operator.token_revoked"})
+#: Who an entry written with a token names: "token:" and the token's name.
+TOKEN_PREFIX = "token:"
 OPERATOR_KINDS = frozenset(OPERATOR_PAYLOADS)
 
 

@@ -61,7 +61,11 @@ RIGHT_LABELS: dict[Right, str] = {
 MACHINE_ACTORS = frozenset({
     "system", "ladder", "sync", "intake door", "phone line", "mailbox", "intake rules",
     "sign-in", "store admin", "twilio webhook", "outbox", "messages", "roster",
+    "config check",  # a changed rules file found at start (app/services/audit.py)
 })
+#: How the store marks an entry it keeps but refuses for rights (app/store/authorise.py);
+#: the pushing desk takes such an entry out of its cards (app/models/journal_sync.py).
+REFUSED_PREFIX = "refused: not authorised: "
 
 _ACCOUNT_KINDS = OPERATOR_KINDS - SIGNIN_KINDS
 _INTEGRATION_PREFIXES = ("integration.", "webhook.", "maintenance.")
@@ -188,6 +192,10 @@ def entry_rights(kind: str, payload: Mapping[str, Any], priority: str | None) ->
         return frozenset({Right.EDIT_INTEGRATIONS})
     if kind == "card.priority":
         return frozenset({Right.CHANGE_PRIORITY})
+    if kind == "roster.imported":
+        return frozenset({Right.EDIT_ROSTER})
+    if kind == "config.changed":
+        return frozenset({Right.EDIT_RULES})
     if kind == "handover.accepted":
         return frozenset({Right.ACCEPT_HANDOVER})
     if kind == "handover.overridden":

@@ -13,6 +13,9 @@ operators), each entry a desk pushes is judged against
   ``"role": "shift_lead"`` changes nothing);
 * the desk's machinery (`MACHINE_ACTORS`: the ladder, the SLA watch, the doors) may write
   what machinery writes, never what only a person decides (`person_only`);
+* a script's token (`token:NAME`, app/protocol/tokens.py): the token in force at the
+  entry's time (created before it, not yet revoked, not expired), holding the entry's right,
+  and never a person's decision (a priority, a close, a review, a handover, an account);
 * the card's rules that need no other entry (`card_rule_problem`): a close carries its
   closure fields. (A status the model knows is the catalogue's check; a number in the
   desk's own series is push.py's.)
@@ -22,8 +25,9 @@ reason, answered "rejected" with that reason (the pushing desk lists it as refus
 status`), and pulled by every other desk as a placeholder that it sets aside. Its effect is
 applied nowhere; nothing is silently dropped, and every desk sees the same.
 
-The accounts are read once per push, inside its transaction, and updated as the batch's own
-account entries are accepted, so an account added and used in one push works.
+The accounts and tokens are read once per push, inside its transaction, and updated as the
+batch's own account entries are accepted, so an account (or a token) added and used in one
+push works.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from app.models.entry import Entry
 from app.protocol.accounts import accounts, held_at
 from app.protocol.catalogue import OPERATORS_CARD, SIGNIN_KINDS
 from app.protocol.rights import (
+    REFUSED_PREFIX,
     Right,
     RoleRights,
     card_rule_problem,
@@ -47,9 +52,9 @@ from app.protocol.rights import (
     is_machine,
     person_only,
 )
+from app.protocol.tokens import token_name, token_problem, tokens
 from app.store.tables import entries
 
-REFUSED_PREFIX = "refused: not authorised: "
 _PRIORITY_KINDS = ("card.registered", "card.priority")
 
 
@@ -89,6 +94,7 @@ class Judge:
         self.table = table
         self._facts = facts
         self.accounts = accounts(facts)
+        self.tokens = tokens(facts)
         # card id -> (stamp, priority) of registrations and priority changes in this batch
         self._pending: dict[str, list[tuple[str, str]]] = {}
 
@@ -104,6 +110,11 @@ class Judge:
         problem = card_rule_problem(kind, payload)
         if problem is not None:
             return problem
+        name = token_name(who)
+        if name is not None:
+            priority = self._priority(entry) if kind == "card.status" else None
+            return token_problem(self.tokens.get(name), name, kind, payload, entry.hlc,
+                                 entry_rights(kind, payload, priority))
         if is_machine(who):
             if person_only(kind, payload):
                 return (f"{who!r} is the desk's machinery; only a signed-in person may write "
@@ -135,6 +146,7 @@ class Judge:
         if entry.card_id == OPERATORS_CARD:
             self._facts.append(_Fact(entry.kind, entry.payload, entry.hlc, entry.operator))
             self.accounts = accounts(self._facts)
+            self.tokens = tokens(self._facts)
         elif entry.kind in _PRIORITY_KINDS:
             self._pending.setdefault(entry.card_id, []).append(
                 (entry.hlc, str(entry.payload["priority"])))

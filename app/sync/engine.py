@@ -194,7 +194,8 @@ class SyncEngine:
                 # A refused entry would block the outbox forever: out of it (seq -1), listed
                 # with the store's reason until an operator resolves it.
                 reason = f"the store refused it: {result.reason or 'no reason given'}"
-                parked.append(from_raw(by_id[result.id].to_wire(), None, reason, REFUSED))
+                parked.append(from_raw(by_id[result.id].to_wire(), result.seq, reason,
+                                       REFUSED))
                 refused.append(f"{result.id[:8]}: {result.reason or 'no reason given'}")
         self.journal.record_push(acks, parked, (self.journal.desk_code, reply.desk_counter))
         for result in reply.results:

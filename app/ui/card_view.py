@@ -50,6 +50,7 @@ from app.services.cards.queue import countdown
 from app.services.cards.sla import CardClocks, clocks_for
 from app.services.cards.status_message import compose
 from app.services.cards.timeline import CLOCK_LABELS, local_time, timeline
+from app.sync.quarantine import refused_lines
 from app.ui import style
 from app.ui.actions import shortcut_hint
 from app.ui.dialogs import (
@@ -265,14 +266,17 @@ class CardView(QWidget):
     def _fill_timeline(self, card: Card) -> None:
         entries = self._desk.cards.timeline(card.number)
         self.paging.show_for(card, entries)
-        lines = timeline(entries)
+        # An entry the store refused for rights is applied nowhere, so it is not among the
+        # card's entries: its "refused: not authorised" line is added here, in red.
+        refused = refused_lines(self._desk.journal, card.id)
+        lines = sorted(timeline(entries) + refused, key=lambda line: line.at)
         tz = self._desk.rules.tz
         self.timeline.setRowCount(len(lines))
         for i, line in enumerate(reversed(lines)):  # newest first: what just happened
             cells = (local_time(line.at, tz), line.who, line.title, line.detail)
             for col, text in enumerate(cells):  # `timeline` has cleaned who, what and detail
                 item = QTableWidgetItem(text)
-                if line.is_breach:
+                if line.is_breach or line in refused:
                     item.setForeground(style.BREACH_LINE)
                     item.setFont(style.bold(item.font()))
                 self.timeline.setItem(i, col, item)

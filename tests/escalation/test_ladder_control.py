@@ -287,7 +287,9 @@ def test_the_command_line_holds_resumes_and_escalates(tmp_path: Any, capsys: Any
         p4 = desk.cards.register(intake("P4"), DISPATCHER).number
     finally:
         desk.close()
-    base = ["--journal", str(journal), "--operator", "B. Lead", "ladder"]
+    config = tmp_path / "settings.toml"  # no accounts: the `operator` setting names who
+    config.write_text('operator = "B. Lead"\n', encoding="utf-8")
+    base = ["--journal", str(journal), "--config", str(config), "ladder"]
     assert main([*base, "hold", number, "--reason", "caller on the line"]) == 0
     out = capsys.readouterr().out
     assert f"{number}: ladder held; HELD by B. Lead since" in out

@@ -21,7 +21,10 @@ def test_handover_commands(qapp: object, tmp_path: Path,
                            capsys: pytest.CaptureFixture[str]) -> None:
     # `qapp` first: the command makes a bare QGuiApplication only when none exists, and a
     # process keeps its first one, so a later widget test in this session needs a QApplication.
-    j = ["--journal", str(tmp_path / "desk.sqlite"), "--operator", "M. Keller"]
+    # A desk without operator accounts: the `operator` setting names the author.
+    config = tmp_path / "settings.toml"
+    config.write_text('operator = "M. Keller"\n', encoding="utf-8")
+    j = ["--journal", str(tmp_path / "desk.sqlite"), "--config", str(config)]
     assert _run(capsys, *j, "demo")[0] == 0
     code, out, _ = _run(capsys, *j, "handover")
     assert code == 0 and "read back before accepting" in out

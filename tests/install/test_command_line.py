@@ -21,8 +21,8 @@ def test_global_options_are_taken_after_the_subcommand_too() -> None:
     parser = build_parser()
     after = parser.parse_args(["card", "list", "--journal", "j.sqlite", "--open"])
     assert after.journal == Path("j.sqlite") and after.open
-    before = parser.parse_args(["--journal", "a.sqlite", "--operator", "A. Novak", "card", "list"])
-    assert before.journal == Path("a.sqlite") and before.operator == "A. Novak"
+    before = parser.parse_args(["--journal", "a.sqlite", "--login", "novak", "card", "list"])
+    assert before.journal == Path("a.sqlite") and before.signin_login == "novak"
     both = parser.parse_args(["--journal", "a.sqlite", "demo", "--journal", "b.sqlite"])
     assert both.journal == Path("b.sqlite")  # the one nearer the command wins
     nested = parser.parse_args(["server", "add-desk", "North 2", "--config", "s.toml"])

@@ -453,16 +453,22 @@ def cli_journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ("args", "names"),
     [([b"--symptom", b"caf\xe9 au lait"], "symptom holds bytes that are not UTF-8"),
      ([b"--symptom", b"s" * 70_000], "symptom is 70000 characters"),
-     ([b"--operator", b"M" * 300, b"--symptom", b"switch down"], "operator"),
-     ([b"--operator", b"caf\xe9", b"--symptom", b"switch down"], "operator")],
+     ([b"--config", b"M" * 300, b"--symptom", b"switch down"], "operator"),
+     ([b"--config", b"caf\xe9", b"--symptom", b"switch down"], "is not UTF-8 text")],
     ids=["symptom not UTF-8", "70,000-character symptom", "300-character operator",
          "operator not UTF-8"],
 )
 def test_the_desk_refuses_it_first_in_one_line(cli_journal: Path, args: list[bytes],
                                                names: str) -> None:
     before = _entries(cli_journal)
-    # Global options go before the command; the rest after `card new`.
-    lead = args[:2] if args[0] == b"--operator" else []
+    # Global options go before the command; the rest after `card new`. The author's name on
+    # a desk without accounts is the `operator` setting (--operator is gone): the bad name
+    # comes in a settings file.
+    lead: list[bytes] = []
+    if args[0] == b"--config":
+        config = cli_journal.with_name(f"settings-{len(args[1])}.toml")
+        config.write_bytes(b'operator = "' + args[1] + b'"\n')
+        lead = [b"--config", os.fsencode(config)]
     done = _cli(cli_journal, *lead, *NEW, *args[len(lead):])
     err = done.stderr.decode("utf-8")
     assert done.returncode == 1, (done.stdout, err)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,24 @@ class ResetPin:
 
 
 OperatorCommand = AddOperator | ChangeRoles | DisableOperator | EnableOperator | ResetPin
+
+
+@dataclass(frozen=True)
+class CreateToken:
+    """A token for a script or monitoring hook (`dispatch-desk token create`)."""
+
+    name: str
+    rights: Sequence[str]
+    expires_at: datetime | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RevokeToken:
+    name: str
+    reason: str = ""
+
+
+#: Token commands are OperatorService calls of their own (they return a Token, and creating
+#: one returns its secret), not `Desk.handle` commands.
+TokenCommand = CreateToken | RevokeToken

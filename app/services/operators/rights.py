@@ -16,13 +16,15 @@ from app.protocol.accounts import Account, roles_at
 from app.protocol.rights import Right, RoleRights
 from app.services.cards.card import Card
 from app.services.cards.commands import ChangePriority, SetStatus
-from app.services.handover.commands import AcceptHandover, OverrideHandover
+from app.services.handover.commands import AcceptHandover, EditHandover, OverrideHandover
 from app.services.operators.commands import (
     AddOperator,
     ChangeRoles,
+    CreateToken,
     DisableOperator,
     EnableOperator,
     ResetPin,
+    RevokeToken,
 )
 
 _WRITE = frozenset({Right.WRITE_CARDS})
@@ -33,8 +35,8 @@ _FIXED: dict[type, frozenset[Right]] = {
     ChangePriority: frozenset({Right.CHANGE_PRIORITY}),
     AcceptHandover: frozenset({Right.ACCEPT_HANDOVER}),
     OverrideHandover: frozenset({Right.OVERRIDE_HANDOVER}),
-    **dict.fromkeys((AddOperator, ChangeRoles, DisableOperator, EnableOperator),
-                    frozenset({Right.MANAGE_OPERATORS})),
+    **dict.fromkeys((AddOperator, ChangeRoles, DisableOperator, EnableOperator, CreateToken,
+                     RevokeToken), frozenset({Right.MANAGE_OPERATORS})),
 }
 
 
@@ -68,6 +70,15 @@ def required_for(command: object, card: Card | Mapping[str, Any] | None,
     return required_rights(command, card)
 
 
+def person_decision(command: object) -> str | None:
+    """What `command` does, if only a signed-in person may do it whatever a token holds
+    (the rights a token cannot hold -- a priority, a handover's acceptance, the accounts --
+    refuse the rest): closing a card, editing the handover sheet (app/protocol/tokens.py)."""
+    if isinstance(command, SetStatus) and command.status.strip().lower() == "closed":
+        return "closing a card"
+    return "editing the handover sheet" if isinstance(command, EditHandover) else None
+
+
 def refusal(account: Account | None, rights: frozenset[Right] | set[Right], table: RoleRights,
             when: str | datetime | None = None) -> str | None:
     """None if `account` holds every right in `rights` (now, or at `when`); otherwise one line
@@ -81,11 +92,16 @@ def refusal(account: Account | None, rights: frozenset[Right] | set[Right], tabl
     else:
         held = frozenset(account.roles) if account.enabled else frozenset()
     have = table.rights_of(held)
+    if account is not None and account.rights is not None:  # a script's token
+        have = account.rights if account.enabled else frozenset()
     missing = [r for r in Right if r in rights and r not in have]
     if not missing:
         return None
     if account is None:
         who = "nobody is signed in (sign in first)"
+    elif account.rights is not None:
+        who = f"the {account.name} holds " + (
+            ", ".join(sorted(r.value for r in account.rights)) or "no right")
     elif not account.enabled:
         who = f"the account {account.login} is disabled"
     else:
@@ -95,9 +111,22 @@ def refusal(account: Account | None, rights: frozenset[Right] | set[Right], tabl
     return f"Not done: {table.needs(missing[0])}; {who}"
 
 
+def demand(account: Account | None, rights: frozenset[Right] | set[Right],
+           table: RoleRights) -> None:
+    """PermissionDenied with the refusal line unless `account` holds `rights` (for a write
+    that is not a `Desk.handle` command: a roster import, an integration's key)."""
+    problem = refusal(account, rights, table)
+    if problem is not None:
+        raise PermissionDenied(problem)
+
+
 def authorise(account: Account | None, command: object, table: RoleRights,
               card: Card | Mapping[str, Any] | None = None) -> None:
     """PermissionDenied with the refusal line unless `account` may run `command`."""
+    decision = person_decision(command)
+    if account is not None and account.rights is not None and decision:
+        raise PermissionDenied(f"Not done: {decision} is a person's decision and the "
+                               f"{account.name} is a script's; sign in with --login NAME")
     problem = refusal(account, required_for(command, card, account), table)
     if problem is not None:
         raise PermissionDenied(problem)

@@ -17,17 +17,27 @@ from app.protocol import accounts as acc
 from app.protocol.accounts import Account
 from app.protocol.catalogue import OPERATORS_CARD, SIGNINS_CARD
 from app.protocol.rights import RoleRights
+from app.protocol.tokens import Token, tokens, verify_token
 from app.services.operators.commands import (
     AddOperator,
     ChangeRoles,
+    CreateToken,
     DisableOperator,
     EnableOperator,
     OperatorCommand,
     ResetPin,
+    RevokeToken,
 )
 from app.services.operators.pins import PinHasher
 from app.services.operators.rights import authorise
-from app.services.operators.signin import Attempts, SignIn, attempts, sign_in
+from app.services.operators.signin import SIGNIN_ACTOR, Attempts, SignIn, attempts, sign_in
+from app.services.operators.tokens import (
+    check_secret,
+    new_secret,
+    plan_revoke,
+    plan_token,
+    token_actor,
+)
 
 
 class OperatorService:
@@ -62,6 +72,45 @@ class OperatorService:
         if result.entry is not None:
             self.journal.write([result.entry], result.author)
         return result
+
+    # -- tokens for scripts (app/protocol/tokens.py) --------------------------------------
+
+    def tokens(self) -> dict[str, Token]:
+        return tokens(self.journal.entries(OPERATORS_CARD))
+
+    def create_token(self, command: CreateToken, actor: Account | None) -> tuple[Token, str]:
+        """Make a token as `actor` (who needs manage_operators); returns it and its secret,
+        which exists only in the caller's hands from here (shown once, kept in a keyring)."""
+        authorise(actor, command, self.table)
+        assert actor is not None
+        secret = new_secret()
+        kind, payload = plan_token(self.tokens(), command.name, command.rights,
+                                   self.clock.now(), command.expires_at, command.note, secret)
+        self.journal.write([NewEntry(OPERATORS_CARD, kind, payload)], actor.id)
+        return self.tokens()[str(payload["name"])], secret
+
+    def revoke_token(self, command: RevokeToken, actor: Account | None) -> Token:
+        authorise(actor, command, self.table)
+        assert actor is not None
+        kind, payload = plan_revoke(self.tokens(), command.name, command.reason)
+        self.journal.write([NewEntry(OPERATORS_CARD, kind, payload)], actor.id)
+        return self.tokens()[str(payload["name"])]
+
+    def sign_in_token(self, secret: str) -> Account:
+        """The account a script's token acts as, if it is in force now; a refused token is a
+        failed sign-in fact (the audit lists it), a good one writes nothing (scripts run
+        every minute)."""
+        known = self.tokens()
+        try:
+            return token_actor(check_secret(known, secret, self.clock.now()))
+        except PermissionDenied:
+            found = verify_token(known, secret) if secret.strip() else None
+            login = found.actor if found is not None else "token"
+            reason = "disabled" if found is not None else "unknown_login"
+            self.journal.write([NewEntry(SIGNINS_CARD, "operator.signin_failed", {
+                "login": login, "reason": reason, "at": self.clock.now().isoformat()})],
+                SIGNIN_ACTOR)
+            raise
 
     # -- an admin's changes ---------------------------------------------------------------
 
