@@ -4,9 +4,11 @@ the last 7 days, today included. On a synced desk the journal holds every desk's
 pulled, so the report covers them all; `dispatch-desk server report ...` (`cmd_server_report`)
 makes the same report from the store's entries, folded by the same projection.
 
-Reading is the heavy part on a big journal: `measures.reading.read_journal` does it in SQL
+Reading is the heavy part on a big journal: `measures.reading.read_report` does it in SQL
 that only selects (the window's report view reads the same way). Every figure is defined
-once, in the measures package.
+once, in the measures package. The closed cards' figures come from the figures cache in the
+journal (measures/cache.py) where they are still good; the ones this report computed are
+written back after the output (`remember`), a few thousand rows per write transaction.
 
 Card text (sites, causes) comes from people: the text goes through `emit`, the PDF through
 `for_display`, and the CSV through the csv module (a cause with a comma stays one cell).
@@ -18,21 +20,27 @@ import argparse
 import csv
 import gc
 import json
-from collections.abc import Iterator, Mapping
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from app.cli import emit
-from app.errors import ValidationError
+from app.errors import JournalError, ValidationError
+from app.models import measures_cache
 from app.models.entry import Entry
 from app.models.projection import fold
 from app.services import measures
 from app.services.cards.card import Card
 from app.services.cards.rules import DispatchRules
-from app.services.measures import CardFacts, Report, Review
-from app.services.measures.reading import read_journal
+from app.services.measures import CardFacts, CardFigures, Report, Review
+from app.services.measures.cache import basis as cache_basis
+from app.services.measures.cache import cache_rows
+from app.services.measures.period import to_us
+from app.services.measures.reading import JournalRead, read_report
 
 
 @contextmanager
@@ -95,13 +103,43 @@ def report_period(rules: DispatchRules, now: datetime, first: date | None, last:
 
 def build(cards: list[Card], facts: Mapping[str, CardFacts], reviews: Mapping[str, Review],
           rules: DispatchRules, now: datetime, first: date | None, last: date | None,
-          site: str | None) -> Report:
+          site: str | None, cached: Sequence[CardFigures] = ()) -> Report:
+    return build_rows(cards, facts, reviews, rules, now, first, last, site, cached)[0]
+
+
+def build_rows(cards: list[Card], facts: Mapping[str, CardFacts],
+               reviews: Mapping[str, Review], rules: DispatchRules, now: datetime,
+               first: date | None, last: date | None, site: str | None,
+               cached: Sequence[CardFigures] = ()) -> tuple[Report, list[CardFigures]]:
+    """The report, and the figures computed for it (`cached`: rows read from the cache)."""
     period = report_period(rules, now, first, last)
     if site is not None:
         if not site.strip():
             raise ValidationError("--site needs a site name", field="site")
-        cards = [c for c in cards if c.site.casefold() == site.strip().casefold()]
-    return measures.build_report(cards, facts, rules, period, now, reviews)
+        key = site.strip().casefold()
+        cards = [c for c in cards if c.site.casefold() == key]
+        cached = [r for r in cached if r.site.casefold() == key]
+    return measures.build_report_rows(cards, facts, rules, period, now, reviews, cached)
+
+
+def remember(path: Path, read: JournalRead, computed: list[CardFigures], basis: str,
+             now: datetime) -> int:
+    """Keep the closed cards' figures this report computed (measures/cache.py), so the next
+    report reads them; returns how many. A journal this process may not write (a copy on a
+    read-only share, a read-only file) keeps the cache it has: the report used it as is."""
+    rows = cache_rows(computed, read.seqs, read.recorded, basis, to_us(now))
+    if not rows:
+        return 0
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        emit(f"figures cache not updated: {path} is read-only (the report used it as is)",
+             file=sys.stderr)
+        return 0
+    try:
+        return measures_cache.store(path, rows, read.generation)
+    except JournalError as exc:
+        emit(f"figures cache not updated ({exc}); the next report computes those cards again",
+             file=sys.stderr)
+        return 0
 
 
 def write_csv(report: Report, target: Path) -> list[Path]:
@@ -159,10 +197,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     with closing(build_desk(settings_from(args))) as desk, gc_paused():
         now = desk.clock.now()
         since = report_period(desk.rules, now, args.date_from, args.date_to).start
-        cards, facts, reviews = read_journal(desk.journal.path, since)
-        report = build(cards, facts, reviews, desk.rules, now, args.date_from, args.date_to,
-                       args.site)
-    return deliver(report, args)
+        path = Path(desk.journal.path)
+        basis = None if args.no_cache else cache_basis(desk.rules)
+        read = read_report(path, since, basis)
+        report, computed = build_rows(read.cards, read.facts, read.reviews, desk.rules, now,
+                                      args.date_from, args.date_to, args.site, read.cached)
+    code = deliver(report, args)
+    if basis is not None:  # after the output: nobody waits for it
+        remember(path, read, computed, basis, now)
+    return code
 
 
 def cmd_server_report(args: argparse.Namespace) -> int:
@@ -196,6 +239,9 @@ def register(sub: Any) -> None:
     rep = sub.add_parser("report", help="the period's measures: SLA breaches, reaction, "
                          "repeats, escalations, bounces, reviews (text, CSV, PDF, JSON)")
     add_report_options(rep)
+    rep.add_argument("--no-cache", action="store_true",
+                     help="compute every card afresh; neither read nor update the figures "
+                     "cache kept in the journal (the report is the same either way)")
     rep.add_argument("--paper", default="a4", choices=("a4", "letter"),
                      help="kept for scripts; the PDF is A4 landscape")
     rep.set_defaults(handler=cmd_report)

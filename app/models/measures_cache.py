@@ -13,8 +13,10 @@ Rows are written after a report, in batches of BATCH, each its own short BEGIN I
 COMMIT: a year's 100,000 rows never hold the journal's write lock more than milliseconds at a
 time, so a card action waits at most one batch. Each batch checks that the generation is
 still the one the report read (no entry taken out or replaced since), and each row is only
-written while its card's highest entry seq is the one it was computed from. The rows are a
-copy: when they cannot be written the report is no worse, and a later one computes again.
+written while its card's highest entry seq is the one it was computed from (a new entry
+since: not written). After that the triggers of revision 0005 drop a row whenever its
+card's entries change, so the reader trusts a row that is there. The rows are a copy: when
+they cannot be written the report is no worse, and a later one computes again.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ from typing import NamedTuple
 from app.models import db
 
 GENERATION_KEY = "measures_cache:generation"  # moved by the triggers of revision 0005
+# The triggers a row's trust rests on: without any of them (a journal migrated by a build
+# from before they were all there) the cache is neither read nor written.
+TRIGGERS = ("measures_cache_entry_added", "measures_cache_entry_deleted",
+            "measures_cache_entry_replaced")
+HAS_TRIGGERS = ("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ("
+                + ",".join(f"'{t}'" for t in TRIGGERS) + ")")
 BATCH = 2000
 
 _UPSERT = (
@@ -44,7 +52,7 @@ class CacheRow(NamedTuple):
     closed_us: int
     review_owed: bool
     review: str | None  # the card's review as recorded (JSON), if any
-    figures: str  # measures.cache.encode
+    figures: bytes  # measures.cache.encode
 
 
 def _generation(cur: sqlite3.Cursor) -> int:
@@ -60,6 +68,8 @@ def store(path: Path, rows: Sequence[CacheRow], generation: int) -> int:
     try:
         for i in range(0, len(rows), BATCH):
             with db.raw_write(engine, path) as cur:
+                if cur.execute(HAS_TRIGGERS).fetchone()[0] != len(TRIGGERS):
+                    break  # nothing would drop a row when its card changes
                 if _generation(cur) != generation:
                     break  # an entry was taken out or replaced since: these rows may be old
                 cur.executemany(_UPSERT, rows[i:i + BATCH])

@@ -96,3 +96,29 @@ def test_the_store_report_folds_the_same_cards(
     for figures in (at_desk, at_store):
         figures.pop("now")
     assert at_store == at_desk
+
+
+def test_the_second_report_reads_the_closed_card_from_the_figures_cache(
+        desk: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`dispatch-desk report` keeps the closed card's figures in the journal; the next
+    report reads them from there and says the same; `--no-cache` computes every card."""
+    import sqlite3
+
+    def figures(*extra: str) -> dict[str, object]:
+        assert run(desk, "report", "--json", *extra) == 0
+        got = json.loads(capsys.readouterr().out)
+        got.pop("now")
+        return dict(got)
+
+    first = figures()
+    with sqlite3.connect(desk) as con:
+        numbers = [r[0] for r in con.execute(
+            "SELECT c.number FROM measures_cache m JOIN cards c ON c.id = m.card_id")]
+    assert numbers == ["B-0002"]  # the closed one; the open ones run with the clock
+    assert figures() == first
+    assert figures("--no-cache") == first
+    assert run(desk, "card", "note", "B-0002", "vendor report arrived") == 0
+    capsys.readouterr()
+    with sqlite3.connect(desk) as con:  # the new entry took the row out
+        assert con.execute("SELECT count(*) FROM measures_cache").fetchone()[0] == 0
+    assert figures() == first

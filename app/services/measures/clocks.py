@@ -11,16 +11,17 @@ deadline; the cadence ends when the card is restored or closed.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from app.services.cards.calendar import add_operating_time
 from app.services.cards.card import Card
 from app.services.cards.rules import DispatchRules, SlaPolicy
 from app.services.cards.sla import CardClocks, ClockState, _start
 from app.services.measures.facts import CardFacts
+from app.services.measures.period import to_us
 
 # The clocks a breach share is given for (the update cadence too: "messages on time").
 SHARE_CLOCKS = ("reaction", "recovery", "update")
@@ -92,24 +93,64 @@ def update_deadlines(card: Card, facts: CardFacts, rules: DispatchRules, now: da
     return out
 
 
+class Moments(dict[str, tuple[list[int], list[int]]]):
+    """One priority's decisions: clock -> (moments met, moments breached), in microseconds."""
+
+    def __missing__(self, clock: str) -> tuple[list[int], list[int]]:
+        found: tuple[list[int], list[int]] = ([], [])
+        self[clock] = found
+        return found
+
+
 class ShareCounter:
     """Counts (priority, decision) pairs into the spans between consecutive `bounds` (sorted):
-    what `shares_by` returns, fed one decision at a time (the report counts as it goes)."""
+    what `shares_by` returns, fed one decision at a time (the report counts as it goes).
+
+    A decision is one integer appended to a list (`of(priority)[clock][breached]`: what a
+    year's 300,000 decisions can afford); the spans are counted once, at the end, by
+    sorting each list and bisecting it at the bounds."""
 
     def __init__(self, bounds: Sequence[datetime]) -> None:
-        # In UTC, like the cards' own times: comparing across time zones costs an offset
-        # lookup per comparison, which a year's decisions feel.
-        self.bounds = [b.astimezone(UTC) for b in bounds]
-        self.first, self.last = self.bounds[0], self.bounds[-1]
-        self.counts: list[dict[tuple[str, str], list[int]]] = [
-            {} for _ in range(len(self.bounds) - 1)]
+        # In microseconds since the epoch, like the report's rows (measures/figures.py).
+        self.bounds = [to_us(b) for b in bounds]
+        self.moments: dict[str, Moments] = {}
+        self._counted: tuple[int, list[dict[tuple[str, str], list[int]]]] | None = None
+
+    def of(self, priority: str) -> Moments:
+        found = self.moments.get(priority)
+        if found is None:
+            found = self.moments[priority] = Moments()
+        return found
 
     def add(self, priority: str, d: Decision) -> None:
-        if self.first <= d.at < self.last:
-            span = bisect_right(self.bounds, d.at) - 1
-            c = self.counts[span].setdefault((d.clock, priority), [0, 0])
-            c[0] += d.breached
-            c[1] += 1
+        self.add_us(priority, d.clock, to_us(d.at), d.breached)
+
+    def add_us(self, priority: str, clock: str, at: int, breached: bool) -> None:
+        """`add` of a decision at `at` microseconds since the epoch."""
+        self.of(priority)[clock][breached].append(at)
+
+    @property
+    def counts(self) -> list[dict[tuple[str, str], list[int]]]:
+        """Per span: (clock, priority) -> [breached, decided]."""
+        if self._counted is not None and self._counted[0] == self._size():
+            return self._counted[1]
+        out: list[dict[tuple[str, str], list[int]]] = [{} for _ in self.bounds[1:]]
+        for priority, clocks in self.moments.items():
+            for clock, (met, breached) in clocks.items():
+                met.sort()
+                breached.sort()
+                m = [bisect_left(met, b) for b in self.bounds]
+                x = [bisect_left(breached, b) for b in self.bounds]
+                for i, span in enumerate(out):
+                    n_breached, n_met = x[i + 1] - x[i], m[i + 1] - m[i]
+                    if n_breached or n_met:
+                        span[(clock, priority)] = [n_breached, n_breached + n_met]
+        self._counted = (self._size(), out)  # `spans` and `total` both read it
+        return out
+
+    def _size(self) -> int:
+        return sum(len(m) + len(b) for clocks in self.moments.values()
+                   for m, b in clocks.values())
 
     def spans(self, groups: Mapping[str, Sequence[str]]) -> list[dict[str, dict[str, Share]]]:
         """Per span: clock -> group label -> Share."""

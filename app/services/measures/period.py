@@ -1,13 +1,26 @@
-"""A report's period: local dates in the site's time zone, the last day included."""
+"""A report's period: local dates in the site's time zone, the last day included; and the
+report's instants, whole microseconds since the epoch (`to_us`, see measures/figures.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DEFAULT_DAYS = 7
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+US = timedelta(microseconds=1)
+
+
+def to_us(moment: datetime) -> int:
+    """An aware moment as whole microseconds since the epoch (exact: the journal's times
+    have microseconds at most)."""
+    return (moment - EPOCH) // US
+
+
+def from_us(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
 
 
 @dataclass(frozen=True)

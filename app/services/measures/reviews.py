@@ -21,8 +21,10 @@ from app.models.journal import Journal
 from app.models.projection import CLOSED, CardState
 from app.services.cards.card import Card, Operator
 from app.services.cards.service import parse_number
+from app.services.measures.period import US, to_us
 
 REVIEW_WITHIN = timedelta(days=7)
+REVIEW_WITHIN_US = REVIEW_WITHIN // US
 MAX_MEASURES = 3
 REVIEWED_PRIORITIES = ("P1", "P2")
 
@@ -64,13 +66,21 @@ def reviews_of(states: Iterable[Mapping[str, Any]]) -> dict[str, Review]:
 
 def review_state(card: Card, review: Review | None, now: datetime) -> str:
     """'' (none owed), 'owed', 'overdue', 'recorded' (measures open) or 'done'."""
+    closed = None if card.closed_at is None else to_us(card.closed_at)
+    return review_state_us(card.review_owed, card.is_open, closed, review, now, to_us(now))
+
+
+def review_state_us(owed: bool, is_open: bool, closed: int | None, review: Review | None,
+                    now: datetime, now_us: int) -> str:
+    """`review_state` of a report's row: `closed` and `now_us` in microseconds since the
+    epoch (measures/figures.py), `now` the same moment."""
     if review is not None:
         if review.done:
             return "done"
         return "overdue" if now > review.due else "recorded"
-    if not card.review_owed or card.is_open or card.closed_at is None:
+    if not owed or is_open or closed is None:
         return ""
-    return "overdue" if now > card.closed_at + REVIEW_WITHIN else "owed"
+    return "overdue" if now_us > closed + REVIEW_WITHIN_US else "owed"
 
 
 def review_due_day(day: date, tz: ZoneInfo) -> datetime:

@@ -3,10 +3,13 @@ report's reading of the entries (app/services/measures/reading.py).
 
 `measures_cache` keeps one row per closed card: its figures, the card's highest entry seq
 when they were computed, and the basis (code version and rules digest) they were computed
-with. A new entry for the card gives it a higher seq, so the row is not used any more; an
-entry taken out or replaced in place (the sync's repairs of refused or duplicated entries)
-keeps the seq, so the triggers drop the card's row at once and move the generation a report
-checks before it writes rows it computed before (app/models/measures_cache.py).
+with. A row is written only while its card's highest entry seq is still the one it was
+computed from (app/models/measures_cache.py); from then on the triggers drop it in the same
+transaction as any change to the card's entries: a new entry (a reopen, a late note, a
+pulled ladder fact), or one taken out or replaced in place (the sync's repairs of refused or
+duplicated entries; those keep the seqs, so they also move the generation that a report
+checks before it writes the rows it computed before). So a row that is there is good, and
+the report reads it without looking at the entries.
 
 The indexes make the report's three heaviest selects scans of a small index instead of
 every entry of a kind with its payload parsed: a card's first page, its top ladder tier,
@@ -40,8 +43,10 @@ def upgrade() -> None:
         sa.Column("closed_us", sa.Integer, nullable=False),
         sa.Column("review_owed", sa.Integer, nullable=False),
         sa.Column("review", sa.Text, nullable=True),  # the card's review as recorded (JSON)
-        sa.Column("figures", sa.Text, nullable=False),  # measures.cache.encode
+        sa.Column("figures", sa.LargeBinary, nullable=False),  # measures.cache.encode
     )
+    op.execute("CREATE TRIGGER measures_cache_entry_added AFTER INSERT ON entries BEGIN "
+               "DELETE FROM measures_cache WHERE card_id = NEW.card_id; END")
     op.execute("CREATE TRIGGER measures_cache_entry_deleted AFTER DELETE ON entries BEGIN "
                "DELETE FROM measures_cache WHERE card_id = OLD.card_id; " + _BUMP + " END")
     op.execute("CREATE TRIGGER measures_cache_entry_replaced AFTER UPDATE OF card_id, kind, "
@@ -61,5 +66,6 @@ def downgrade() -> None:
         op.execute(f"DROP INDEX {index}")
     op.execute("DROP TRIGGER measures_cache_entry_replaced")
     op.execute("DROP TRIGGER measures_cache_entry_deleted")
+    op.execute("DROP TRIGGER measures_cache_entry_added")
     op.drop_table("measures_cache")
     op.execute("DELETE FROM desk_meta WHERE key = 'measures_cache:generation'")
