@@ -69,8 +69,29 @@ def _signins(desk: Desk) -> list[str]:
     return [row[0] for row in rows][1:]
 
 
+def _grab(display: Display, out: Path) -> Path:
+    """The whole screen as PNG (the xcb grab Display.screenshot uses), always taken."""
+    grab = ("import sys; from PySide6.QtGui import QGuiApplication; "
+            "app = QGuiApplication(sys.argv[:1]); "
+            "sys.exit(0 if app.primaryScreen().grabWindow(0).save(sys.argv[1]) else 1)")
+    subprocess.run([sys.executable, "-c", grab, str(out)], env=display.env, check=True,
+                   timeout=30)
+    return out
+
+
+def _differing_pixels(a: Path, b: Path) -> int:
+    """Pixels that differ in the middle of the screen, where the sign-in form sits (the
+    status strip's clock, at the bottom, ticks and is left out)."""
+    from PySide6.QtGui import QImage
+
+    one, two = QImage(str(a)), QImage(str(b))
+    w, h = one.width(), one.height()
+    return sum(one.pixel(x, y) != two.pixel(x, y)
+               for y in range(h // 5, h * 3 // 5) for x in range(w // 4, w * 3 // 4))
+
+
 def test_a_cold_start_takes_the_first_keys_in_the_login_and_ctrl_l_locks(
-        signing_desk: tuple[Desk, str]) -> None:
+        signing_desk: tuple[Desk, str], tmp_path: Path) -> None:
     desk, window = signing_desk
     d = desk.display
     # A cold start: no click, no activation by the test; the window manager gives the new
@@ -79,8 +100,15 @@ def test_a_cold_start_takes_the_first_keys_in_the_login_and_ctrl_l_locks(
     assert "locked: sign in" in d.title(window)
     d.type("novak")
     d.key("Return")
+    d.type("x" * len(PIN))  # a wrong PIN of the same length first, then the right one
+    other = _grab(d, tmp_path / "pin-other.png")
+    d.key("ctrl+a", "BackSpace")
     d.type(PIN)
+    typed = _grab(d, tmp_path / "pin-typed.png")
     d.screenshot("signin-pin-typed")
+    # The PIN never echoes: two different PINs of one length look the same on the screen
+    # (a few pixels may differ where the text cursor blinks).
+    assert _differing_pixels(other, typed) < 80, "the PIN field shows what is typed"
     d.key("Return")
     wait_until(lambda: "operator.signed_in" in _signins(desk), "novak signed in", 15)
     assert _signins(desk) == ["operator.signed_in"], \
