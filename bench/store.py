@@ -36,6 +36,7 @@ from app.models.entry import format_stamp, uuid7
 from app.store.storage import Store
 from app.store.tables import entries as entries_table
 from app.sync import protocol as p
+from app.sync.client import DeskAuth
 from tests.store.harness import ProcessStore
 
 PG_ADMIN = os.environ.get("DD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -61,12 +62,8 @@ class BenchDesk:
         reply.raise_for_status()
         enrolment = p.Enrollment.from_json(reply.json())
         self.desk_id = enrolment.desk_id
-        self.session.headers.update(
-            {
-                p.HEADER_PROTOCOL: "1",
-                p.HEADER_AUTHORIZATION: p.format_credential(self.desk_id, enrolment.secret),
-            }
-        )
+        self.session.headers.update({p.HEADER_PROTOCOL: "1"})
+        self.session.auth = DeskAuth(self.desk_id, enrolment.secret)  # signs every request
         self.counter = 0
 
     def entries(self, count: int) -> list[dict[str, Any]]:

@@ -137,6 +137,11 @@ def handover_html(sheet: HandoverSheet) -> str:
     out += [_h("On call now"), _on_call(sheet.on_call_now, False, tz, now),
             _h("On call next"), _on_call(sheet.on_call_next, True, tz, now),
             _h("Hazards"), "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in sheet.hazards) + "</ul>",
+            _h(f"Rule changes this shift ({len(sheet.rule_changes)})"),
+            # Who changed the rota, the rules, the accounts or the keys since the shift began:
+            # the incoming lead asks about a page gone wrong before it happens again.
+            "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in sheet.rule_changes) + "</ul>"
+            if sheet.rule_changes else "<p>None.</p>",
             _h(f"Closed this shift ({len(sheet.closed)})")]
     out.append(_rows(("card", "prio", "what", "closed", "reaction", "recovery"),
                      [(_e(c.number), _e(c.priority), _e(c.what), _e(c.closed_at),

@@ -2,7 +2,8 @@
 
     dispatch-desk server [--db URL] [--host 127.0.0.1] [--port 8770]
     dispatch-desk server add-desk NAME [--desk-id ID] [--db URL]   prints a one-time code
-    dispatch-desk server revoke-desk DESK_ID [--db URL]
+    dispatch-desk server revoke-desk DESK_ID [--reason TEXT] [--db URL]
+    dispatch-desk server audit [--since 7d] [--area desk] [--json]   the store's audit trail
     dispatch-desk server new-epoch [--db URL]         after restoring the database from a backup
     dispatch-desk server report [--from --to --site --out --csv --json] [--db URL]
     dispatch-desk server integration add KIND NAME | list | revoke NAME   monitoring door keys
@@ -171,17 +172,52 @@ def cmd_new_epoch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no name for this uid (a container): the fact goes without
+        return ""
+
+
 def cmd_revoke_desk(args: argparse.Namespace) -> int:
     _need_extras()
+    from app.store.desk_facts import revoke_desk
     from app.store.storage import Store
 
     store = Store(args.db)
     try:
-        store.revoke_desk(args.desk_id)
+        # The revocation and its store.desk_revoked fact, which every desk pulls (audit).
+        revoke_desk(store, args.desk_id, args.reason, _os_user())
     finally:
         store.close()
     print(f"desk {args.desk_id} revoked; to enrol it again: add-desk NAME --desk-id {args.desk_id}")
     return 0
+
+
+def cmd_server_audit(args: argparse.Namespace) -> int:
+    """`server audit`: the trail from every desk's entries the store holds and its own
+    (accounts, tokens, integration keys, desks enrolled and revoked, ...), in the time zone
+    of the dispatch rules (--policies, else the shipped ones)."""
+    _need_extras()
+    from app.cli.audit import show
+    from app.cli.tokens import parse_when
+    from app.clock import SystemClock
+    from app.loaders import load_rules
+    from app.services.audit import SOURCES, audit_items
+    from app.store.desk_facts import audit_entries
+    from app.store.storage import Store
+
+    tz = load_rules(getattr(args, "policies", None)).tz
+    since = parse_when(args.since, SystemClock().now(), tz, "since", ahead=False) \
+        if args.since else None
+    store = Store(args.db)
+    try:
+        found = audit_entries(store, SOURCES)
+    finally:
+        store.close()
+    return show(audit_items(found, since, None, args.area or ()), tz, since, args.json)
 
 
 def cmd_integration(args: argparse.Namespace) -> int:
@@ -277,8 +313,16 @@ def register(sub: Any) -> None:
     add.set_defaults(handler=_with_db(cmd_add_desk))
     revoke = ssub.add_parser("revoke-desk", help="refuse a desk's credential from now on")
     revoke.add_argument("desk_id", help="the desk id (shown by the desk, and in its entries)")
+    revoke.add_argument("--reason", default="", help="why, for the audit trail")
     revoke.add_argument("--db", default=argparse.SUPPRESS, help="database URL")
     revoke.set_defaults(handler=_with_db(cmd_revoke_desk))
+    from app.cli.audit import add_options
+
+    audit = ssub.add_parser("audit", help="the audit trail from the store's entries: accounts, "
+                            "tokens, integration keys, desks enrolled and revoked, ...")
+    add_options(audit)
+    audit.add_argument("--db", default=argparse.SUPPRESS, help="database URL")
+    audit.set_defaults(handler=_with_db(cmd_server_audit))
     epoch = ssub.add_parser("new-epoch", help="after restoring a backup: make desks re-sync")
     epoch.add_argument("--db", default=argparse.SUPPRESS, help="database URL")
     epoch.set_defaults(handler=_with_db(cmd_new_epoch))

@@ -71,7 +71,7 @@ from app.protocol.text import text_problem
 
 CATALOGUE_VERSION = 5  # 2: times bounded to 2020-2200; 3: the intake door's kinds;
 # 4: outbound webhook subscriptions; 5: declines, escalate-now, the ladder held, acks with an ETA,
-# the outbox (message.*), card distribution lists
+# the outbox (message.*), card distribution lists, the store's desk facts (store.desk_*)
 
 OPERATOR_MAX = 80
 # A payload larger than this (as compact JSON) is refused: cards carry text, not files.
@@ -263,6 +263,24 @@ AUDIT_PAYLOADS: dict[str, Obj] = {
 CARD_PAYLOADS.update(AUDIT_PAYLOADS)
 AUDIT_KINDS = frozenset(AUDIT_PAYLOADS)
 
+#: The store's own facts about desks (app/store/desk_facts.py): a desk enrolled (again, with
+#: a code bound to it) or revoked, written by the store as `store-<store_id>` under the pseudo
+#: card DESKS_CARD and pulled by every desk, so `dispatch-desk audit` lists them anywhere.
+#: Only entries whose desk id is the store's count (no desk may enrol with such an id).
+DESKS_CARD = "desks"
+_desk_id = line(40, empty=False)
+STORE_PAYLOADS: dict[str, Obj] = {
+    "store.desk_enrolled": Obj(
+        {"desk_id": _desk_id, "name": line(120, empty=False), "desk_code": line(3, empty=False)},
+        {"again": flag, "at": happened}),
+    "store.desk_revoked": Obj(
+        {"desk_id": _desk_id},
+        {"name": line(120), "desk_code": line(3), "reason": line(300), "by": line(120),
+         "at": happened}),
+}
+CARD_PAYLOADS.update(STORE_PAYLOADS)
+STORE_KINDS = frozenset(STORE_PAYLOADS)
+
 #: Shift handover entries live under the pseudo card id HANDOVER_CARD.
 HANDOVER_CARD = "handover"
 _handover_settle = Obj(
@@ -434,6 +452,10 @@ def check_payload(kind: str, card_id: str, payload: Any, hlc: str) -> None:
             raise ValidationError(f"{kind} belongs to card_id {account_home!r}",
                                   field="card_id")
         spec = OPERATOR_PAYLOADS[kind]
+    elif kind in STORE_PAYLOADS:
+        if card_id != DESKS_CARD:
+            raise ValidationError(f"{kind} belongs to card_id {DESKS_CARD!r}", field="card_id")
+        spec = STORE_PAYLOADS[kind]
     elif kind in INTAKE_PAYLOADS:
         spec = INTAKE_PAYLOADS[kind]
         home = next((c for prefix, c in _PSEUDO_HOME.items() if kind.startswith(prefix)), None)

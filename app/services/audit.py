@@ -6,8 +6,13 @@ desk: account and token changes (OPERATORS_CARD), sign-ins (SIGNINS_CARD), a ros
 or a roster saved in the window (``roster.imported``: who, the file's SHA-256, the counts and
 a readable summary of the difference), a rules file found changed when the desk starts
 (``config.changed``: which setting and file, the new and the previous SHA-256, and the OS user
-who ran the desk -- the file itself says nothing of who edited it), integrations, outbound
-webhooks, maintenance windows, and entries an operator discarded.
+who ran the desk -- the file itself says nothing of who edited it), integration keys (added
+and revoked, on a desk or with `server integration`), outbound webhooks, maintenance windows,
+desks the store enrolled or revoked (``store.desk_*``, the store's own entries under
+DESKS_CARD), and entries an operator discarded.
+
+`audit_items` is the one listing: pure, over entries from a journal (`dispatch-desk audit`,
+the handover sheet's "rule changes this shift") or from the store (`server audit`).
 
 Services do no I/O: the composition root (app/bootstrap.py) reads the files and passes their
 digests in; `RosterRecorder` is given by the desk's roster store (app/adapters/roster_store.py)
@@ -26,6 +31,7 @@ from app.models.entry import Entry, NewEntry
 from app.models.journal import Journal
 from app.protocol.catalogue import (
     AUDIT_CARD,
+    DESKS_CARD,
     INTEGRATIONS_CARD,
     MAINTENANCE_CARD,
     OPERATORS_CARD,
@@ -40,8 +46,18 @@ from app.services.roster import RosterFile
 CONFIG_ACTOR = "config check"
 #: desk_meta key of the last digest this desk saw of each setting's file.
 DIGEST_KEY = "config_digest:{setting}"
-_SOURCES = (OPERATORS_CARD, SIGNINS_CARD, AUDIT_CARD, INTEGRATIONS_CARD, WEBHOOKS_CARD,
-            MAINTENANCE_CARD, SYNC_CARD)
+#: The pseudo cards that hold the rules' changes (the handover sheet's "rule changes this
+#: shift" reads only these: sign-ins grow without end and change no rule).
+RULE_CARDS = (OPERATORS_CARD, AUDIT_CARD, INTEGRATIONS_CARD, WEBHOOKS_CARD, MAINTENANCE_CARD,
+              DESKS_CARD)
+#: Every pseudo card of the trail.
+SOURCES = (*RULE_CARDS, SIGNINS_CARD, SYNC_CARD)
+#: The areas that are a change of the rules (not a sign-in, not a discarded entry).
+RULE_AREAS = frozenset({"account", "token", "roster", "config", "integration", "webhook",
+                        "maintenance", "desk"})
+#: The store writes its own entries as "store-<store_id>", an id no desk may enrol with
+#: (app/store/enrol.py): a desk fact from any other author is not the store's, and not listed.
+STORE_AUTHOR_PREFIX = "store-"
 _SUMMARY_MAX = 2000
 
 
@@ -168,8 +184,48 @@ def _short(digest: Any) -> str:
     return str(digest or "none")[:12]
 
 
-def _what(entry: Entry) -> tuple[str, str] | None:
-    """(area, one line) for an entry of the trail; None for one that is not."""
+def _why(p: Mapping[str, Any]) -> str:
+    return f": {p['reason']}" if p.get("reason") else ""
+
+
+def _door(entry: Entry, known: dict[str, str]) -> tuple[str, str]:
+    """An integration key, a webhook subscription or a maintenance window added or taken
+    away: its name, its kind (or where it goes, or when it is) and the reason. `known`
+    remembers what an earlier entry said of the same name or id, because a revocation
+    names only the integration (a cancellation only the window's id)."""
+    k, p = entry.kind, entry.payload
+    area, verb = k.split(".", 1)
+    if area == "integration":
+        name = str(p.get("name"))
+        if k == "integration.added":
+            known[f"i:{name}"] = str(p.get("kind"))
+            place = ", ".join(str(p[f]) for f in ("site", "category") if p.get(f))
+            return area, (f"integration key {name} ({p.get('kind')}) added"
+                          + (f" for {place}" if place else "")
+                          + (f": {p['note']}" if p.get("note") else ""))
+        kind = known.get(f"i:{name}")
+        return area, f"integration key {name}{f' ({kind})' if kind else ''} revoked{_why(p)}"
+    if area == "webhook":
+        if k == "webhook.subscribed":
+            known[f"w:{p.get('name')}"] = str(p.get("url"))
+            return area, (f"webhook {p.get('name')} added: {', '.join(p.get('events', []))} "
+                          f"-> {p.get('url')}")
+        url = known.get(f"w:{p.get('name')}")
+        return area, f"webhook {p.get('name')}{f' ({url})' if url else ''} removed{_why(p)}"
+    ident = str(p.get("id"))
+    if k == "maintenance.scheduled":
+        known[f"m:{ident}"] = str(p.get("name"))
+        scope = ", ".join(str(p[f]) for f in ("site", "category", "integration") if p.get(f))
+        repeat = f", {p['repeat']}" if p.get("repeat") not in (None, "none") else ""
+        return area, (f"maintenance window {p.get('name')} scheduled {p.get('starts')} to "
+                      f"{p.get('ends')}{repeat}" + (f" for {scope}" if scope else ""))
+    name = known.get(f"m:{ident}", ident)
+    return area, f"maintenance window {name} cancelled{_why(p)}"
+
+
+def _what(entry: Entry, known: dict[str, str]) -> tuple[str, str] | None:
+    """(area, one line) for an entry of the trail; None for one that is not. `known`: what
+    earlier entries of the trail said of a name (see `_door`)."""
     k, p = entry.kind, entry.payload
     who = p.get("id") or p.get("name") or p.get("login") or ""
     if k in ("operator.signed_in", "operator.signin_failed"):
@@ -198,33 +254,61 @@ def _what(entry: Entry) -> tuple[str, str] | None:
                           f"{_short(p.get('previous_digest'))} -> {_short(p.get('digest'))})"
                           + (f", desk run by OS user {p['by']}" if p.get("by") else ""))
     if k.startswith(("integration.", "webhook.", "maintenance.")):
-        area = k.split(".", 1)[0]
-        verb = k.split(".", 1)[1]
-        extra = p.get("kind") or p.get("url") or p.get("reason") or ""
-        return area, f"{area} {who or p.get('id', '')} {verb}" + (f": {extra}" if extra else "")
+        return _door(entry, known)
+    if k.startswith("store.desk_"):
+        if not entry.desk_id.startswith(STORE_AUTHOR_PREFIX):
+            return None  # written by a desk, not by the store: nobody's enrolment
+        desk = f"desk {p.get('desk_id')} ({p.get('name') or '?'}"
+        desk += f", cards {p['desk_code']})" if p.get("desk_code") else ")"
+        if k == "store.desk_enrolled":
+            return "desk", f"{desk} enrolled" + (" again" if p.get("again") else "")
+        return "desk", (f"{desk} revoked" + (f": {p['reason']}" if p.get("reason") else "")
+                        + (f", by OS user {p['by']}" if p.get("by") else ""))
     if k == "sync.discarded":
         return "sync", (f"discarded {p.get('direction', '')} entry {p.get('entry')} "
                         f"({p.get('kind') or '?'}): {p.get('reason')}")
     return None
 
 
+def audit_items(entries: Iterable[Entry], since: datetime | None = None,
+                until: datetime | None = None, areas: Iterable[str] = ()) -> list[AuditItem]:
+    """The trail in `entries` (any mix of the trail's pseudo cards, from a journal or the
+    store), newest first, made from `since` on and before `until` (and only `areas`, when
+    given). Pure: the desk, the store and the handover sheet all list it through here."""
+    wanted = frozenset(areas)
+    known: dict[str, str] = {}
+    items: list[AuditItem] = []
+    for entry in sorted(entries, key=lambda e: (e.hlc, e.id)):
+        found = _what(entry, known)  # every entry, so a revocation knows what was added
+        if found is None or (since is not None and entry.at < since) or (
+                until is not None and entry.at >= until):
+            continue
+        area, what = found
+        if wanted and area not in wanted:
+            continue
+        items.append(AuditItem(entry.at, area, entry.operator, for_display(what),
+                               entry.kind, entry.desk_id, entry.id))
+    # Stamp order, newest first: within one millisecond the stamp's counter says which came
+    # first (a revocation and the re-enrolment after it), an entry's random id does not.
+    return items[::-1]
+
+
+def rule_changes(entries: Iterable[Entry], start: datetime, end: datetime) -> list[AuditItem]:
+    """The changes of the rules made in [start, end), oldest first (the handover sheet's
+    "rule changes this shift"): no sign-ins, no discarded entries."""
+    return audit_items(entries, start, end, RULE_AREAS)[::-1]
+
+
+def trail_entries(journal: Journal, cards: Iterable[str] = SOURCES) -> list[Entry]:
+    return [e for card in cards for e in journal.entries(card)]
+
+
 def audit_trail(journal: Journal, since: datetime | None = None,
                 areas: Iterable[str] = ()) -> list[AuditItem]:
-    """The trail, newest first, from `since` on (and only `areas`, when given)."""
-    wanted = frozenset(areas)
-    items: list[AuditItem] = []
-    for card in _SOURCES:
-        for entry in journal.entries(card):
-            found = _what(entry)
-            if found is None or (since is not None and entry.at < since):
-                continue
-            area, what = found
-            if wanted and area not in wanted:
-                continue
-            items.append(AuditItem(entry.at, area, entry.operator, for_display(what),
-                                   entry.kind, entry.desk_id, entry.id))
-    return sorted(items, key=lambda i: (i.at, i.entry_id), reverse=True)
+    """The desk's trail, newest first, from `since` on (and only `areas`, when given)."""
+    return audit_items(trail_entries(journal), since, None, areas)
 
 
-__all__ = ["CONFIG_ACTOR", "DIGEST_KEY", "AuditItem", "RosterRecorder", "audit_trail",
-           "record_config_changes", "roster_summary"]
+__all__ = ["CONFIG_ACTOR", "DIGEST_KEY", "RULE_AREAS", "RULE_CARDS", "SOURCES", "AuditItem",
+           "RosterRecorder", "audit_items", "audit_trail", "record_config_changes",
+           "roster_summary", "rule_changes", "trail_entries"]

@@ -20,7 +20,7 @@ from app.errors import ConfigError, SyncError
 from app.models import db as journal_db
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "s0006"
+HEAD_REVISION = "s0007"
 # Any fixed number, the same in every store process: the PostgreSQL advisory lock for migrating.
 _MIGRATION_LOCK = 0x44455348
 

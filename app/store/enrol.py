@@ -2,7 +2,9 @@
 
 The admin makes a code (`dispatch-desk server add-desk NAME`) and reads it to the desk; the desk
 trades it once for a desk id and a secret, which it keeps in the OS keyring. The store keeps
-only hashes of codes and secrets, so a copy of the database lets nobody act as a desk.
+only hashes of codes and secrets. The hash of a secret is the key the desk's requests are
+signed with (app/sync/signing.py), so the secret never travels again; a copy of the database
+can sign as any desk it names, and is guarded like the secrets (docs/server.md).
 
 A code is bound when it is made: to a new desk (an id the store has never seen), or to one
 known desk id (`--desk-id`, a revoked desk enrolling again). Otherwise a code meant for a new
@@ -12,7 +14,6 @@ desk could take over a revoked desk's id, and with it that desk's past entries.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -38,7 +39,8 @@ RESERVED_DESK_PREFIX = "store-"
 
 
 class Unauthorized(PermissionDenied):
-    """No credential, or one the store does not know (answered with 401)."""
+    """A desk request the store does not accept (answered 401; app/store/signed.py checks
+    signed requests and says why)."""
 
 
 class EnrolRefused(PermissionDenied):
@@ -227,6 +229,8 @@ def enrol(
     }
     if bound is None:
         conn.execute(insert(desks).values(desk_id=desk_id, **values))
+        _fact(conn, "store.desk_enrolled", {"desk_id": desk_id, "name": name,
+                                            "desk_code": desk_code}, now)
         return desk_id, secret
     # Same id, so its entries stay its own; the old secret is gone with the old hash. Only a
     # revoked desk, re-checked here: two codes bound to one desk cannot both enrol it.
@@ -239,25 +243,35 @@ def enrol(
             f"desk {desk_id} is still enrolled; the admin revokes it first "
             f"(dispatch-desk server revoke-desk {desk_id}), then this code enrols it again"
         )
+    _fact(conn, "store.desk_enrolled", {"desk_id": desk_id, "name": name,
+                                        "desk_code": desk_code, "again": True}, now)
     return desk_id, secret
 
 
-def revoke(conn: Connection, desk_id: str) -> None:
+def _fact(conn: Connection, kind: str, payload: dict[str, Any], now: datetime) -> None:
+    """The audit trail's entry for an enrolment or a revocation, in the same transaction."""
+    from app.store import desk_facts  # it imports this module
+
+    desk_facts.record(conn, kind, payload, now)
+
+
+def revoke(conn: Connection, desk_id: str, now: datetime | None = None, *, reason: str = "",
+           by: str = "") -> None:
     """Refuse the desk's credential from now on; it may enrol again with a code bound to it
-    (`add-desk NAME --desk-id ID`)."""
-    done = conn.execute(update(desks).where(desks.c.desk_id == desk_id).values(revoked=True))
+    (`add-desk NAME --desk-id ID`). With `now`, a revocation that changes something is also a
+    ``store.desk_revoked`` fact (app/store/desk_facts.py; `server revoke-desk` gives it)."""
+    was = conn.execute(select(desks.c.name, desks.c.desk_code, desks.c.revoked)
+                       .where(desks.c.desk_id == desk_id)).first()
+    # When, for the refusal the desk gets (app/store/signed.py); kept from the first revoke.
+    at = {"revoked_at": format_time(now)} if now is not None and was is not None \
+        and not was.revoked else {}
+    done = conn.execute(update(desks).where(desks.c.desk_id == desk_id)
+                        .values(revoked=True, **at))
     if done.rowcount != 1:
         raise NotFoundError(f"no desk {desk_id} is enrolled here; see the store's desks table")
+    if now is not None and was is not None and not was.revoked:
+        extra = {"reason": reason[:300], "by": by[:120]}
+        _fact(conn, "store.desk_revoked", {"desk_id": desk_id, "name": was.name,
+                                           "desk_code": was.desk_code,
+                                           **{k: v for k, v in extra.items() if v}}, now)
 
-
-def authenticate(conn: Connection, desk_id: str, secret: str) -> DeskRecord:
-    row = conn.execute(
-        select(desks.c.name, desks.c.desk_code, desks.c.secret_hash, desks.c.revoked).where(
-            desks.c.desk_id == desk_id
-        )
-    ).first()
-    # compare_digest even for an unknown desk, so timing does not tell which desk ids exist.
-    expected = row.secret_hash if row else "0" * 64
-    if not hmac.compare_digest(expected, _digest(secret)) or row is None or row.revoked:
-        raise Unauthorized("the desk credential is not valid; enrol the desk again")
-    return DeskRecord(desk_id, row.name, row.desk_code)

@@ -10,7 +10,10 @@ connection that goes on sending.
 `AuthLimiter` counts failed credentials per client address and per claimed desk id, in memory
 (each store process its own). Over the limit a request is answered 429 before the database is
 asked. A credential that has succeeded in this process is never braked, so a desk that shares
-its address (a NAT, the proxy) or its id with an attacker keeps syncing.
+its address (a NAT, the proxy) or its id with an attacker keeps syncing. A desk's signed
+request is never the same twice, so for desks the limiter keeps the key of each desk that
+signed in here and vouches for a request it can verify itself (`vouches`), once per nonce: a
+replay of it is braked like a guess.
 """
 
 from __future__ import annotations
@@ -22,12 +25,17 @@ import math
 import secrets
 from collections import OrderedDict, deque
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.clock import Clock
 from app.errors import PermissionDenied, ValidationError
+from app.sync import signing
 from app.sync.protocol import ERR_TOO_LARGE, PATH_PUSH, error_body, parse_credential
+
+if TYPE_CHECKING:
+    from app.store.signed import DeskCall
 
 #: Failures allowed per address and per desk id within the window before 429.
 AUTH_FAILURES_MAX = 20
@@ -36,6 +44,8 @@ AUTH_WINDOW_S = 60.0
 # bound (the oldest keys are forgotten first, which only ever lifts a brake early).
 _KEYS_MAX = 10_000
 _KNOWN_GOOD_MAX = 10_000
+# Nonces vouched for in the last window (a few per desk and minute); oldest forgotten first.
+_NONCES_MAX = 100_000
 
 
 class BodyTooLarge(ValidationError):
@@ -155,14 +165,46 @@ class AuthLimiter:
         self._key = secrets.token_bytes(32)
         self._good: OrderedDict[bytes, None] = OrderedDict()
 
+        # Desks that signed in here: their keys, and the nonces vouched for (until expiry).
+        self._desk_keys: OrderedDict[str, bytes] = OrderedDict()
+        self._vouched: OrderedDict[tuple[str, str], float] = OrderedDict()
+
     @staticmethod
     def keys(address: str | None, header: str | None) -> list[str]:
         keys = [f"addr:{address}"] if address else []
         try:
-            desk_id, _ = parse_credential(header)
+            desk_id = signing.parse_authorization(header).desk_id
         except ValidationError:
-            return keys  # no desk id to speak of: the address alone is braked
+            try:  # the pre-signing Bearer credential, refused but still braked by its desk
+                desk_id, _ = parse_credential(header)
+            except ValidationError:
+                return keys  # no desk id to speak of: the address alone is braked
         return [*keys, f"desk:{desk_id}"]
+
+    def vouches(self, call: DeskCall) -> bool:
+        """True for a call signed with the key of a desk that signed in here, with a nonce
+        not vouched for before: it skips the brake (the store still checks it in full)."""
+        signed = call.signed
+        key = self._desk_keys.get(signed.desk_id)
+        if key is None or (signed.desk_id, signed.nonce) in self._vouched:
+            return False
+        return call.verifies(key)
+
+    def desk_succeeded(self, call: DeskCall, key: bytes) -> None:
+        desk_id = call.signed.desk_id
+        self._desk_keys.pop(desk_id, None)
+        self._desk_keys[desk_id] = key
+        while len(self._desk_keys) > _KNOWN_GOOD_MAX:
+            self._desk_keys.popitem(last=False)
+        now = self._now()
+        self._vouched[(desk_id, call.signed.nonce)] = call.signed.ts + signing.MAX_SKEW_S
+        while self._vouched and (len(self._vouched) > _NONCES_MAX
+                                 or next(iter(self._vouched.values())) < now):
+            self._vouched.popitem(last=False)
+
+    def forget_desk(self, desk_id: str) -> None:
+        """A desk refused since it signed in (revoked): braked like anyone from now on."""
+        self._desk_keys.pop(desk_id, None)
 
     def _digest(self, header: str | None) -> bytes:
         return hmac.new(self._key, (header or "").encode(), hashlib.sha256).digest()

@@ -30,6 +30,7 @@ from app.sync.protocol import (
     SUPPORTED_VERSIONS,
     error_body,
 )
+from app.sync.signing import SCHEME
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
-        response = error(401, ERR_UNAUTHORIZED, exc.message)
-        response.headers["WWW-Authenticate"] = "Bearer"
+        # A desk request's refusal carries its own status and code (app/store/signed.py).
+        status = getattr(exc, "status", 401)
+        response = error(status, getattr(exc, "code", ERR_UNAUTHORIZED), exc.message,
+                         **getattr(exc, "extra", {}))
+        if status == 401:
+            response.headers["WWW-Authenticate"] = SCHEME
         return response
 
     @app.exception_handler(RateLimited)

@@ -4,7 +4,8 @@ Handlers are `async` so that a long-poll waits on the event loop, not on a worke
 idle desks cost 200 small coroutines. Every database call runs on the thread pool.
 
 Nothing is read before it has to be: every body is capped as it arrives (`limits.BodyCap`), a
-push is authenticated before its body is read, and failed credentials are braked
+push's signature is checked before its body is read (against the body hash it signed; the
+body is hashed as it was received before it is parsed), and failed credentials are braked
 (`limits.AuthLimiter`) before they reach the database.
 """
 
@@ -28,7 +29,7 @@ from app import __version__
 from app.clock import Clock
 from app.errors import ValidationError
 from app.runtime.heartbeats import CHECK_EVERY_S as HEARTBEAT_CHECK_S
-from app.store import intake_routes, replies, schemas
+from app.store import intake_routes, replies, schemas, signed
 from app.store.enrol import DeskRecord, Unauthorized
 from app.store.heartbeat_routes import StoreBeats
 from app.store.heartbeat_routes import make_router as heartbeat_router
@@ -39,6 +40,7 @@ from app.store.twilio_webhook import MAX_WEBHOOK_BYTES, WebhookConfig, make_rout
 from app.store.twilio_webhook import PATH as WEBHOOK_PATH
 from app.sync.protocol import (
     ERR_INVALID,
+    ERR_REVOKED,
     ERR_TOO_LARGE,
     HEADER_AUTHORIZATION,
     HEADER_PROTOCOL,
@@ -54,6 +56,7 @@ from app.sync.protocol import (
     SUPPORTED_VERSIONS,
     parse_time,
 )
+from app.sync.signing import HEADER_CONTENT_SHA256
 
 # A full batch of large entries stays well under this; anything bigger is refused unread.
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -62,7 +65,7 @@ MAX_ENROLL_BYTES = 8 * 1024
 # Every other path takes no body worth the name (GETs, and paths that do not exist).
 MAX_OTHER_BYTES = 64 * 1024
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": schemas.ErrorReply} for code in (401, 409, 413, 422, 426, 429, 503)
+    code: {"model": schemas.ErrorReply} for code in (401, 403, 409, 413, 422, 426, 429, 503)
 }
 # The push body is read by hand (after the credential), so FastAPI cannot infer its schema;
 # /openapi.json still describes it, and schemathesis fuzzes it from there.
@@ -82,18 +85,39 @@ def _store(request: Request) -> Store:
     return store
 
 
+def _target(scope: Scope) -> str:
+    """The path and query exactly as received: what the desk signed."""
+    path: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope.get("query_string") or b""
+    return path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+
+
 async def current_desk(request: Request) -> DeskRecord:
+    """Every desk route's check of the request's signature (app/store/signed.py). A push's
+    body is checked against the signed hash when it has been read (`push`)."""
     store = _store(request)
     limiter: AuthLimiter = request.app.state.auth_limiter
     header = request.headers.get(HEADER_AUTHORIZATION)
     address = request.client.host if request.client else None
-    limiter.check(address, header)  # a braked guesser costs no query
     try:
-        desk = await run_in_threadpool(store.authenticate, header)
+        call = signed.read_call(request.method, _target(request.scope), header,
+                                request.headers.get(HEADER_CONTENT_SHA256),
+                                has_body=request.method == "POST")
     except Unauthorized:
+        limiter.check(address, header)  # braked: 429 rather than the reason
         limiter.failed(address, header)
         raise
-    limiter.succeeded(header)
+    if not limiter.vouches(call):
+        limiter.check(address, header)  # a braked guesser costs no query
+    try:
+        desk, key = await run_in_threadpool(store.authenticate, call)
+    except Unauthorized as exc:
+        limiter.failed(address, header)
+        if getattr(exc, "code", None) == ERR_REVOKED:
+            limiter.forget_desk(call.signed.desk_id)
+        raise
+    limiter.desk_succeeded(call, key)
+    request.state.desk_call = call
     await run_in_threadpool(store.seen, desk)  # every authenticated call is a heartbeat
     return desk
 
@@ -122,9 +146,11 @@ async def enroll(request: Request, body: schemas.EnrollRequest) -> JSONResponse:
     return _json(enrolment.to_json())
 
 
-def _envelope(raw: bytes) -> tuple[datetime, list[Any]]:
-    """(desk_time, entries) from a push body; ValidationError naming the field, as FastAPI's
-    body model would have (each entry is judged later, on its own)."""
+def _envelope(raw: bytes, call: signed.DeskCall) -> tuple[datetime, list[Any]]:
+    """(desk_time, entries) from a push body that is the one signed (else Refused, 401);
+    ValidationError naming the field, as FastAPI's body model would have (each entry is
+    judged later, on its own)."""
+    signed.check_body(call, raw)  # hashed as received, before anything parses it
     shape = "; see /openapi.json for the shape"
     try:
         body = json.loads(raw)
@@ -160,7 +186,13 @@ async def push(request: Request, desk: Desk) -> JSONResponse:
     # On the thread pool like the rest of the push; json.loads holds the GIL, though, so the
     # loop still waits out the parse (~0.1 s for 16 MiB of real entries): the cap, and auth
     # before it, are what bound that.
-    desk_time, entries = await run_in_threadpool(_envelope, raw)
+    try:
+        desk_time, entries = await run_in_threadpool(_envelope, raw, request.state.desk_call)
+    except Unauthorized:
+        request.app.state.auth_limiter.failed(
+            request.client.host if request.client else None,
+            request.headers.get(HEADER_AUTHORIZATION))
+        raise
     del raw  # up to 16 MiB not held while the push is judged and stored
     if len(entries) > PUSH_BATCH_MAX:
         return replies.error(

@@ -7,23 +7,25 @@ long-poll waiting on the event loop, so a waiting desk holds no thread and no co
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
 
 from app.clock import Clock, SystemClock
-from app.errors import SyncError, ValidationError
+from app.errors import SyncError
 from app.models.entry import Entry
 from app.models.quarantine import from_raw
 from app.roles import load_roles
 from app.store import enrol as enrolment
+from app.store import signed
 from app.store.authorise import Authoriser
 from app.store.database import make_store_engine, migrate, parse_db_url, reading, writing
-from app.store.enrol import DeskRecord, Unauthorized
+from app.store.enrol import DeskRecord
 from app.store.notify import PgListener, Wakeup, announce
 from app.store.push import check_entries, store_batch
 from app.store.recheck import Row, entry_columns, recheck
+from app.store.signed import DeskCall
 from app.store.tables import desks, entries, seq_counter, store_meta
 from app.sync.protocol import (
     HEARTBEAT_EVERY_S,
@@ -35,7 +37,6 @@ from app.sync.protocol import (
     PushReply,
     format_cursor,
     format_time,
-    parse_credential,
     parse_cursor,
 )
 
@@ -67,6 +68,7 @@ class Store:
         self.authoriser = Authoriser(load_roles())
         self.wakeup = Wakeup()
         self._seen: dict[str, datetime] = {}
+        self._pruned_at = datetime.min.replace(tzinfo=UTC)  # expired nonces: prune at once
         self.shared = self.url.get_backend_name() == "postgresql"
         self.sqlite = self.url.get_backend_name() == "sqlite"
         self._listener = PgListener(self.url, self.wakeup) if self.shared else None
@@ -116,9 +118,12 @@ class Store:
         with writing(self.engine, self.url) as conn:
             return enrolment.add_code(conn, name, self.clock.now(), desk_id)
 
-    def revoke_desk(self, desk_id: str) -> None:
+    def revoke_desk(self, desk_id: str, reason: str = "", by: str = "") -> None:
+        """Refuse the desk's credential at once (403, with when) and write the
+        ``store.desk_revoked`` fact, in one transaction; every desk's audit lists it."""
         with writing(self.engine, self.url) as conn:
-            enrolment.revoke(conn, desk_id)
+            enrolment.revoke(conn, desk_id, self.clock.now(), reason=reason, by=by)
+        self.wakeup.wake()
 
     def enrol(self, body: dict[str, Any]) -> Enrollment:
         code, desk_code, name, desk_id = enrolment.check_request(body)
@@ -129,13 +134,18 @@ class Store:
         here = self.position()
         return Enrollment(desk_id, secret, here.store_id, here.epoch)
 
-    def authenticate(self, header: str | None) -> DeskRecord:
-        try:
-            desk_id, secret = parse_credential(header)
-        except ValidationError as exc:  # a malformed credential is a 401, not a 422
-            raise Unauthorized(exc.message) from None
-        with reading(self.engine, self.url) as conn:
-            return enrolment.authenticate(conn, desk_id, secret)
+    def authenticate(self, call: DeskCall) -> tuple[DeskRecord, bytes]:
+        """The desk that signed `call`, and its key (app/store/signed.py); Refused if the
+        time, the signature, the desk or the nonce is not right. Nothing is cached: a desk
+        revoked a moment ago is refused at once, on every process."""
+        now = self.clock.now()
+        signed.check_time(call, now)
+        with writing(self.engine, self.url) as conn:
+            found = signed.verify(conn, call)
+            if (now - self._pruned_at).total_seconds() >= signed.PRUNE_EVERY_S:
+                signed.prune(conn, now)
+                self._pruned_at = now
+        return found
 
     # -- sync -----------------------------------------------------------------------------
 

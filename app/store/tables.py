@@ -41,11 +41,14 @@ desks = Table(
     Column("desk_id", String(40), primary_key=True),
     Column("name", String(120), nullable=False),
     Column("desk_code", String(3), nullable=False),
-    # sha256 of the secret: the secret is 256 random bits, so a slow hash adds nothing.
+    # sha256 of the secret: the secret is 256 random bits, so a slow hash adds nothing. It is
+    # also the key that checks the desk's request signatures (app/sync/signing.py).
     Column("secret_hash", String(64), nullable=False),
     Column("enrolled_at", String(40), nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
     Column("last_seen", String(40), nullable=True),  # ISO UTC; the desk's heartbeat
+    # ISO UTC, set by revoke (revision s0007): the store tells a revoked desk since when.
+    Column("revoked_at", String(40), nullable=True),
 )
 
 enrol_codes = Table(
@@ -156,4 +159,16 @@ heartbeats = Table(
     # and the intake item the miss went to (its alive-again is recorded there).
     Column("raised_for", String(40), nullable=True),
     Column("item_id", String(36), nullable=True),
+)
+
+# -- signed desk requests (revision s0007; app/store/nonces.py) ------------------------
+
+# Every nonce a desk signed a request with, until its timestamp is out of the window: the
+# primary key is what refuses a replay, on every store process at once.
+desk_nonces = Table(
+    "desk_nonces",
+    metadata,
+    Column("desk_id", String(40), primary_key=True),
+    Column("nonce", String(64), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False, index=True),  # unix seconds
 )

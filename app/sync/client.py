@@ -3,7 +3,8 @@
 Every call has a connect and a read timeout, and everything `requests` or the store can say
 is translated here into a `SyncError` with a one-line reason a dispatcher can act on, so the
 engine and the window never see a `requests` type. The desk credential comes from the OS
-keyring through `SecretStore`; it is never written to a file of ours.
+keyring through `SecretStore`; it is never written to a file of ours, and never sent: every
+call is signed with a key derived from it (app/sync/signing.py), on the injected clock.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 
 from app.adapters.secrets import SecretStore
+from app.clock import Clock, SystemClock
 from app.errors import SyncError, ValidationError
 from app.models.entry import Entry
 from app.sync import protocol as p
+from app.sync import signing
 
 #: (connect, read) seconds. Connect just above a TCP retransmit window; read generous enough
 #: for a push of a full batch on a slow link, short enough that a dead store is noticed.
@@ -48,6 +52,38 @@ class StoreRefused(SyncError):
         self.body = body
 
 
+class DeskAuth(requests.auth.AuthBase):
+    """Signs each request as the desk (app/sync/signing.py): over the method, the path and
+    query as sent (less the base URL's own path, which a reverse proxy strips), and the body
+    bytes as prepared, with a fresh nonce and the injected clock's time. Only the derived key
+    is kept; the secret is never sent."""
+
+    def __init__(self, desk_id: str, secret: str, clock: Clock | None = None, *,
+                 base_path: str = "") -> None:
+        self.desk_id = desk_id
+        self._key = signing.signing_key(secret)
+        self.clock: Clock = clock or SystemClock()
+        self.base_path = base_path.rstrip("/")
+        #: Seconds added to the clock's time in the signature: learned from a store that
+        #: refused a timestamp as skewed (its reply names the offset), so a desk with a wrong
+        #: clock still pulls; its pushes are still refused by their desk_time until it is set.
+        self.correction_s = 0.0
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        body = request.body
+        raw = body if isinstance(body, bytes) else body.encode() if isinstance(body, str) else b""
+        target = request.path_url
+        if self.base_path and target.startswith(self.base_path + "/"):
+            target = target[len(self.base_path):]
+        ts = int(self.clock.now().timestamp() + self.correction_s)
+        request.headers.update(signing.signed_headers(
+            self._key, self.desk_id, request.method or "GET", target, raw, ts))
+        return request
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"DeskAuth({self.desk_id!r})"
+
+
 class StoreClient:
     """One store, one desk credential (None: only health and enrolment work)."""
 
@@ -58,16 +94,20 @@ class StoreClient:
         *,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.base_url = check_store_url(base_url)
         self._credential = credential
+        self._auth = DeskAuth(credential[0], credential[1], clock,
+                              base_path=urlsplit(self.base_url).path) if credential else None
         self.timeout = timeout
         self._session = session or requests.Session()
         self._session.headers[p.HEADER_PROTOCOL] = str(p.PROTOCOL_VERSION)
 
     @classmethod
     def from_keyring(
-        cls, base_url: str, desk_id: str, secrets: SecretStore | None = None
+        cls, base_url: str, desk_id: str, secrets: SecretStore | None = None,
+        clock: Clock | None = None,
     ) -> StoreClient:
         secret = (secrets or SecretStore()).get(secret_name(desk_id))
         if not secret:
@@ -75,7 +115,7 @@ class StoreClient:
                 "this desk is not enrolled with a central store; run "
                 "`dispatch-desk enroll URL CODE` with a code from the store's admin"
             )
-        return cls(base_url, (desk_id, secret))
+        return cls(base_url, (desk_id, secret), clock=clock)
 
     @property
     def desk_id(self) -> str | None:
@@ -124,20 +164,22 @@ class StoreClient:
         params: dict[str, Any] | None = None,
         auth: bool = True,
         read: float | None = None,
+        retried: bool = False,
     ) -> Any:
-        headers = {}
-        if auth:
-            if self._credential is None:
-                raise SyncError("this desk is not enrolled; run `dispatch-desk enroll URL CODE`")
-            headers[p.HEADER_AUTHORIZATION] = p.format_credential(*self._credential)
+        if auth and self._auth is None:
+            raise SyncError("this desk is not enrolled; run `dispatch-desk enroll URL CODE`")
+        body = None if json_body is None else json.dumps(
+            json_body, separators=(",", ":"), allow_nan=False).encode()
+        headers = {"Content-Type": "application/json"} if body is not None else {}
         url = self.base_url + path
         try:
             response = self._session.request(
                 method,
                 url,
-                json=json_body,
+                data=body,
                 params=params,
                 headers=headers,
+                auth=self._auth if auth else None,
                 timeout=(self.timeout[0], read or self.timeout[1]),
             )
             data = response.json() if response.content else None
@@ -150,8 +192,24 @@ class StoreClient:
         except (requests.RequestException, json.JSONDecodeError) as exc:
             raise StoreUnreachable(f"broken reply from the store at {url}: {_reason(exc)}") from exc
         if response.status_code >= 400:
-            raise _refused(response.status_code, data, url)
+            refused = _refused(response.status_code, data, url)
+            if auth and not retried and self._learn_skew(refused):
+                return self._call(method, path, json_body=json_body, params=params, auth=auth,
+                                  read=read, retried=True)
+            raise refused
         return data
+
+    def _learn_skew(self, refused: SyncError) -> bool:
+        """True if the store refused the signature's time and said by how much: the next
+        request is signed on the store's time (once per call; a fresh nonce, so no replay)."""
+        if not (isinstance(refused, StoreRefused) and refused.status == 401
+                and refused.code == p.ERR_CLOCK_SKEW and self._auth is not None):
+            return False
+        offset = refused.body.get("offset_s")
+        if not isinstance(offset, int | float):
+            return False
+        self._auth.correction_s -= float(offset)
+        return True
 
     def __repr__(self) -> str:  # never shows the secret
         return f"StoreClient({self.base_url!r}, desk={self.desk_id!r})"
@@ -193,6 +251,7 @@ def _reason(exc: BaseException) -> str:
 
 _HINTS = {
     p.ERR_UNAUTHORIZED: "the store does not accept this desk's credential; enrol the desk again",
+    p.ERR_REVOKED: "the store's admin revoked this desk; enrol it again with a new code",
     p.ERR_PROTOCOL: "the store speaks another protocol version; upgrade this desk",
     p.ERR_RATE_LIMITED: "the store is turning this address away after failed sign-ins",
 }
@@ -209,4 +268,7 @@ def _refused(status: int, data: Any, url: str) -> SyncError:
         # A brake, not a verdict on this desk (another machine behind the same address may
         # have failed): the sync engine's backoff tries again.
         return StoreRefused(f"{text}; retrying later", code=code, status=status, body=body)
+    if status in (401, 403) and code != p.ERR_ENROLL:
+        # Says whose verdict it is: sync stops until someone acts on it (clock, enrolment).
+        text = f"the store refused this desk ({status}): {text}"
     return StoreRefused(text, code=code, status=status, body=body)

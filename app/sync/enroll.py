@@ -79,7 +79,8 @@ def open_sync(
 ) -> SyncEngine:
     """The sync engine for this journal, its credential from the keyring (the window's worker
     and `sync now` both start here); SyncError if the desk is not enrolled."""
-    client = StoreClient.from_keyring(store_url(journal, configured_url), journal.desk_id, secrets)
+    client = StoreClient.from_keyring(store_url(journal, configured_url), journal.desk_id, secrets,
+                                      clock)
     return SyncEngine(journal, client, clock, random.Random())
 
 

@@ -4,7 +4,9 @@ Both sides build to this module: the store (``app.store``) and the desk's sync c
 It has no FastAPI or pydantic import, so a desk needs none of the server extras.
 
     every request      X-Desk-Protocol: 1          (else 426 {"error": "protocol", ...})
-    desk credential    Authorization: Bearer <desk_id>.<secret>   (else 401 "unauthorized")
+    desk credential    every desk call signed (app/sync/signing.py): Authorization:
+                       DD-HMAC-SHA256 desk=,ts=,nonce=,sig= and X-DD-Content-SHA256
+                       (else 401 "unauthorized"; 401 "clock_skew"; 403 "revoked")
     GET  /v1/health    {"status", "store_id", "epoch", "head", "time", "polls_waiting"}
     POST /v1/enroll    {"code", "desk_code", "name"[, "desk_id"]} -> Enrollment  no credential
     POST /v1/push      {"desk_time", "entries": [wire entry]} -> PushReply
@@ -69,6 +71,7 @@ ERR_INVALID = "invalid"
 ERR_TOO_LARGE = "too_large"
 ERR_RATE_LIMITED = "rate_limited"
 ERR_ENROLL = "enroll"
+ERR_REVOKED = "revoked"
 
 # Push result statuses.
 STORED = "stored"
@@ -121,12 +124,14 @@ def parse_time(value: Any, field: str) -> datetime:
 
 
 def format_credential(desk_id: str, secret: str) -> str:
-    """The Authorization header value for a desk."""
+    """The pre-signing Authorization header (`Bearer <desk_id>.<secret>`): no desk sends it
+    any more and the store refuses it with a message to upgrade (docs/server.md)."""
     return f"{BEARER} {desk_id}.{secret}"
 
 
 def parse_credential(header: str | None) -> tuple[str, str]:
-    """(desk_id, secret) from an Authorization header; ValidationError if it is not one."""
+    """(desk_id, secret) from a pre-signing Bearer header; ValidationError if it is not one
+    (the store's brake still reads the claimed desk id from it)."""
     if not header:
         raise ValidationError("no desk credential; enrol the desk first", field="Authorization")
     scheme, _, token = header.partition(" ")

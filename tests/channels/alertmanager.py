@@ -120,7 +120,7 @@ class PullingDesk:
 
         self.desk = new_desk(store, folder, clock)
         self.journal = self.desk.journal
-        self.client = StoreClient(store.url, (self.desk.desk_id, self.desk.secret))
+        self.client = StoreClient(store.url, (self.desk.desk_id, self.desk.secret), clock=clock)
         self.engine = SyncEngine(self.journal, self.client, clock)
         rules = load_rules(None)
         self.cards = CardService(self.journal, rules, clock)

@@ -21,6 +21,7 @@ from app.models.journal import Journal
 from app.store import create_app
 from app.store.storage import Store
 from app.sync import protocol as p
+from app.sync.client import DeskAuth
 from tests.polling import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,11 +152,13 @@ class Desk:
     def desk_id(self) -> str:
         return self.journal.desk_id
 
-    def headers(self, secret: str | None = None, version: str = "1") -> dict[str, str]:
-        return {
-            p.HEADER_PROTOCOL: version,
-            p.HEADER_AUTHORIZATION: p.format_credential(self.desk_id, secret or self.secret),
-        }
+    def headers(self, version: str = "1") -> dict[str, str]:
+        """The protocol header; the signature comes from `auth()`, per request."""
+        return {p.HEADER_PROTOCOL: version}
+
+    def auth(self, secret: str | None = None) -> DeskAuth:
+        """Signs each request as this desk would (`secret`: sign with a wrong one)."""
+        return DeskAuth(self.desk_id, secret or self.secret, self.clock)
 
     def register(self, count: int = 1) -> list[Entry]:
         """`count` new cards written to the journal (numbered by the journal), as entries."""
@@ -179,7 +182,9 @@ class Desk:
             "entries": entries,
         }
         headers = kw.pop("headers", None) or self.headers()
-        return requests.post(self.url + p.PATH_PUSH, json=body, headers=headers, timeout=TIMEOUT)
+        auth = kw.pop("auth", None) or self.auth()
+        return requests.post(self.url + p.PATH_PUSH, json=body, headers=headers, auth=auth,
+                             timeout=TIMEOUT)
 
     def push(self, entries: list[Entry]) -> p.PushReply:
         response = self.push_raw([e.to_wire() for e in entries])
@@ -192,9 +197,8 @@ class Desk:
         params: dict[str, Any] = {"after": after, "wait": wait}
         if limit is not None:
             params["limit"] = limit
-        return requests.get(
-            self.url + p.PATH_PULL, params=params, headers=self.headers(), timeout=TIMEOUT
-        )
+        return requests.get(self.url + p.PATH_PULL, params=params, headers=self.headers(),
+                            auth=self.auth(), timeout=TIMEOUT)
 
     def pull(self, after: str = "", limit: int | None = None, wait: float = 0) -> p.PullPage:
         response = self.pull_raw(after, limit, wait)

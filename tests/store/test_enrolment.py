@@ -20,6 +20,7 @@ from sqlalchemy import inspect, text
 from app.clock import FakeClock
 from app.errors import NotFoundError, ValidationError
 from app.models.journal import Journal
+from app.protocol.catalogue import DESKS_CARD
 from app.store.database import (
     HEAD_REVISION,
     current_revision,
@@ -85,7 +86,7 @@ def test_a_new_desk_code_takes_only_an_id_never_seen(
     for reserved in (webhook_id, "store-anything", "STORE-" + health(store.url).store_id):
         _refused(_enrol_as(store.url, code, reserved), "reserved", "journal with an id of its own")
     # No refusal spent the code, or changed the desks it named.
-    assert desk_a.pull_raw().status_code == 200 and desk_b.pull_raw().status_code == 401
+    assert desk_a.pull_raw().status_code == 200 and desk_b.pull_raw().status_code == 403
     fresh = _fresh_id(tmp_path, clock)
     ok = _enrol_as(store.url, code, fresh)
     assert ok.status_code == 200, ok.text
@@ -131,7 +132,12 @@ def test_a_bound_code_enrols_exactly_its_revoked_desk_again(
     desk_a.secret = enrolment.secret
     assert desk_a.pull_raw().status_code == 200
     # Its entries are still its own: pulled back under its id, and a re-push is a duplicate.
-    back = desk_a.pull(after=start).entries
+    pulled = desk_a.pull(after=start).entries
+    # ... besides the store's own facts that it was revoked and enrolled again
+    # (app/store/desk_facts.py).
+    back = [e for e in pulled if e.card_id != DESKS_CARD]
+    assert [(e.kind, e.payload["desk_id"]) for e in pulled if e.card_id == DESKS_CARD] == [
+        ("store.desk_revoked", desk_a.desk_id), ("store.desk_enrolled", desk_a.desk_id)]
     assert [(e.id, e.desk_id) for e in back] == [(m.id, desk_a.desk_id) for m in made]
     assert [r.status for r in desk_a.push(made).results] == ["duplicate", "duplicate"]
     # Bound codes are one-time too; a request with no desk id takes the bound one.

@@ -30,7 +30,7 @@ import requests
 from sqlalchemy import event
 from twilio.request_validator import RequestValidator
 
-from app.clock import FakeClock, SystemClock
+from app.clock import Clock, FakeClock, SystemClock
 from app.errors import ValidationError
 from app.loaders import load_ladder
 from app.models.entry import SCHEMA_VERSION, Entry, HybridClock
@@ -42,6 +42,7 @@ from app.store.routes import MAX_BODY_BYTES, MAX_ENROLL_BYTES
 from app.store.twilio_webhook import MAX_WEBHOOK_BYTES, WebhookConfig
 from app.store.twilio_webhook import PATH as WEBHOOK
 from app.sync import protocol as p
+from app.sync import signing
 from app.sync.client import StoreClient, StoreRefused
 from app.sync.engine import SyncEngine
 from tests.polling import wait_until
@@ -104,8 +105,14 @@ def _reply(conn: http.client.HTTPConnection) -> tuple[int, dict[str, Any]]:
     return response.status, body
 
 
-def _credential(desk_id: str, secret: str) -> dict[str, str]:
-    return {p.HEADER_PROTOCOL: "1", p.HEADER_AUTHORIZATION: p.format_credential(desk_id, secret)}
+def _credential(desk_id: str, secret: str, clock: Clock, method: str = "POST",
+                path: str = p.PATH_PUSH) -> dict[str, str]:
+    """Signed headers for a request whose body is sent by hand (streamed, or never): they
+    sign the hash of an empty body, so a push passes the signature check and is then capped
+    (or, its body read, refused as altered)."""
+    ts = int(clock.now().timestamp())
+    return {p.HEADER_PROTOCOL: "1", **signing.signed_headers(
+        signing.signing_key(secret), desk_id, method, path, b"", ts)}
 
 
 @pytest.fixture
@@ -171,7 +178,7 @@ def test_the_cap_counts_chunks_as_they_arrive_and_refuses_declared_lengths_unrea
 def test_every_route_caps_its_body_chunked_or_declared(own: ThreadStore, fake: FakeClock,
                                                        tmp_path: Path) -> None:
     desk = new_desk(own, tmp_path, fake)
-    signed_in = _credential(desk.desk_id, desk.secret)
+    signed_in = _credential(desk.desk_id, desk.secret, fake)
     for path, cap, headers, chunked_status in [
         (p.PATH_PUSH, MAX_BODY_BYTES, signed_in, 413),
         (p.PATH_ENROLL, MAX_ENROLL_BYTES, {p.HEADER_PROTOCOL: "1"}, 413),
@@ -201,7 +208,7 @@ def test_every_route_caps_its_body_chunked_or_declared(own: ThreadStore, fake: F
 def test_a_push_is_authenticated_before_its_body_is_read(own: ThreadStore, fake: FakeClock,
                                                          tmp_path: Path) -> None:
     desk = new_desk(own, tmp_path, fake)
-    wrong = _credential(desk.desk_id, "not-the-secret")
+    wrong = _credential(desk.desk_id, "not-the-secret", fake)
 
     conn = _connect(own.url)  # 10 MiB declared (under the cap), none of it sent
     _begin(conn, p.PATH_PUSH, {**wrong, "Content-Length": str(10 * MiB)})
@@ -237,7 +244,7 @@ def test_the_push_envelope_is_checked_by_hand_as_before(own: ThreadStore, fake: 
     ]:
         body = body if isinstance(body, bytes) else json.dumps(body).encode()
         answer = requests.post(own.url + p.PATH_PUSH, data=body, headers=desk.headers(),
-                               timeout=10)
+                               auth=desk.auth(), timeout=10)
         assert answer.status_code == 422, (body[:40], answer.text)
         assert (answer.json()["error"], answer.json()["field"]) == (p.ERR_INVALID, field)
     too_many = desk.push_raw([{}] * (p.PUSH_BATCH_MAX + 1))
@@ -291,15 +298,16 @@ def test_failed_sign_ins_get_429_before_the_database_and_desks_keep_working(
     event.listen(own.store.engine, "before_cursor_execute",
                  lambda *args: statements.append(args[2]))
     guesses = requests.Session()
-    answers = [guesses.get(own.url + p.PATH_PULL, headers=known.headers(secret=f"guess{i}"),
-                           timeout=10) for i in range(AUTH_FAILURES_MAX + 5)]
+    answers = [guesses.get(own.url + p.PATH_PULL, headers=known.headers(),
+                           auth=known.auth(secret=f"guess{i}"), timeout=10)
+               for i in range(AUTH_FAILURES_MAX + 5)]
     assert [a.status_code for a in answers] == [401] * AUTH_FAILURES_MAX + [429] * 5
     braked = answers[-1]
     assert braked.json()["error"] == p.ERR_RATE_LIMITED
     assert 1 <= int(braked.headers["Retry-After"]) <= 60
     statements.clear()
-    assert guesses.get(own.url + p.PATH_PULL, headers=known.headers(secret="again"),
-                       timeout=10).status_code == 429
+    assert guesses.get(own.url + p.PATH_PULL, headers=known.headers(),
+                       auth=known.auth(secret="again"), timeout=10).status_code == 429
     assert statements == []  # a braked guess cost no query
 
     assert known.pull_raw().status_code == 200
@@ -313,12 +321,15 @@ def test_failed_sign_ins_get_429_before_the_database_and_desks_keep_working(
     # Per desk id: guesses at `fresh` from many (forwarded) addresses brake that id alone.
     fake.advance(timedelta(seconds=61))
     for i in range(AUTH_FAILURES_MAX):
-        headers = {**fresh.headers(secret=f"guess{i}"), "X-Forwarded-For": f"10.9.0.{i}"}
-        assert guesses.get(own.url + p.PATH_PULL, headers=headers, timeout=10).status_code == 401
-    headers = {**fresh.headers(secret="one more"), "X-Forwarded-For": "10.9.1.1"}
-    assert guesses.get(own.url + p.PATH_PULL, headers=headers, timeout=10).status_code == 429
-    headers = {**known.headers(secret="wrong"), "X-Forwarded-For": "10.9.1.1"}
-    assert guesses.get(own.url + p.PATH_PULL, headers=headers, timeout=10).status_code == 401
+        headers = {**fresh.headers(), "X-Forwarded-For": f"10.9.0.{i}"}
+        assert guesses.get(own.url + p.PATH_PULL, headers=headers, auth=fresh.auth(f"guess{i}"),
+                           timeout=10).status_code == 401
+    headers = {**fresh.headers(), "X-Forwarded-For": "10.9.1.1"}
+    assert guesses.get(own.url + p.PATH_PULL, headers=headers, auth=fresh.auth("one more"),
+                       timeout=10).status_code == 429
+    headers = {**known.headers(), "X-Forwarded-For": "10.9.1.1"}
+    assert guesses.get(own.url + p.PATH_PULL, headers=headers, auth=known.auth("wrong"),
+                       timeout=10).status_code == 401
 
     fake.advance(timedelta(seconds=61))  # the window has passed
     assert fresh.pull_raw().status_code == 200
@@ -369,7 +380,8 @@ def test_a_card_that_does_not_fold_is_skipped_not_a_500(
 
 def _flood_big_bodies(url: str, flooder: Desk, outcomes: list[tuple[str, int]]) -> None:
     """The tester's flood: each oversized request three times over."""
-    wrong = _credential(flooder.desk_id, "not-the-secret")
+    clock = SystemClock()
+    wrong = _credential(flooder.desk_id, "not-the-secret", clock)
     form = b"Body=" + b"x" * (20 * MiB)
     for _ in range(3):
         for what, call in [
@@ -378,7 +390,7 @@ def _flood_big_bodies(url: str, flooder: Desk, outcomes: list[tuple[str, int]]) 
                 url + WEBHOOK, data=_chunks(20 * MiB), timeout=60)),
             ("push 40 MB chunked", lambda: requests.post(
                 url + p.PATH_PUSH, data=_chunks(40 * MiB),
-                headers=_credential(flooder.desk_id, flooder.secret), timeout=60)),
+                headers=_credential(flooder.desk_id, flooder.secret, clock), timeout=60)),
             ("push 100 MB bad credential", lambda: requests.post(
                 url + p.PATH_PUSH, data=bytes(100 * MiB), headers=wrong, timeout=60)),
             ("push 100 MB chunked bad credential", lambda: requests.post(
@@ -391,8 +403,8 @@ def _fail_sign_ins(url: str, desk_id: str, count: int, outcomes: list[int]) -> N
     with requests.Session() as session:
         for i in range(count):
             claimed = desk_id if i % 2 else f"d{os.urandom(6).hex()}"
-            answer = session.get(url + p.PATH_PULL, headers=_credential(claimed, f"guess{i}"),
-                                 timeout=30)
+            headers = _credential(claimed, f"guess{i}", SystemClock(), "GET", p.PATH_PULL)
+            answer = session.get(url + p.PATH_PULL, headers=headers, timeout=30)
             outcomes.append(answer.status_code)
 
 

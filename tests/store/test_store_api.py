@@ -10,6 +10,7 @@ import requests
 
 from app.models.journal import Journal
 from app.sync import protocol as p
+from app.sync.client import DeskAuth
 from tests.polling import wait_until
 from tests.store.harness import TIMEOUT, Desk, ThreadStore, enrol, health
 
@@ -98,19 +99,25 @@ def test_entries_claiming_another_desk_are_refused(desk_a: Desk, desk_b: Desk) -
 def test_bad_credentials_get_401_and_store_nothing(store: ThreadStore, desk_a: Desk) -> None:
     before = health(store.url).head
     wire = [e.to_wire() for e in desk_a.register(1)]
-    headers = [
-        {p.HEADER_PROTOCOL: "1"},
-        {**desk_a.headers(), p.HEADER_AUTHORIZATION: "Bearer nonsense"},
-        {**desk_a.headers(), p.HEADER_AUTHORIZATION: "Basic dXNlcjpwYXNz"},
-        desk_a.headers(secret="wrong-secret"),
-        {**desk_a.headers(), p.HEADER_AUTHORIZATION: p.format_credential("dnobody", "x")},
+    # The old Bearer credential, the right one included, is refused with word to upgrade.
+    old = p.format_credential(desk_a.desk_id, desk_a.secret)
+    cases: list[tuple[dict[str, str], Any]] = [
+        ({p.HEADER_PROTOCOL: "1"}, None),
+        ({**desk_a.headers(), p.HEADER_AUTHORIZATION: "Bearer nonsense"}, None),
+        ({**desk_a.headers(), p.HEADER_AUTHORIZATION: old}, None),
+        ({**desk_a.headers(), p.HEADER_AUTHORIZATION: "Basic dXNlcjpwYXNz"}, None),
+        (desk_a.headers(), desk_a.auth(secret="wrong-secret")),
+        (desk_a.headers(), DeskAuth("dnobody", "x", desk_a.clock)),
     ]
-    for header in headers:
-        response = desk_a.push_raw(wire, headers=header)
+    for header, auth in cases:
+        response = desk_a.push_raw(wire, headers=header, auth=auth or (lambda r: r))
         assert response.status_code == 401, header
         assert response.json()["error"] == "unauthorized" and response.json()["message"]
-        pulled = requests.get(store.url + p.PATH_PULL, headers=header, timeout=TIMEOUT)
+        pulled = requests.get(store.url + p.PATH_PULL, headers=header, auth=auth, timeout=TIMEOUT)
         assert pulled.status_code == 401
+    refused = desk_a.push_raw(wire, headers={**desk_a.headers(), p.HEADER_AUTHORIZATION: old},
+                              auth=lambda r: r).json()["message"]
+    assert "old Bearer credential" in refused and "upgrade" in refused
     assert health(store.url).head == before
 
 
@@ -172,7 +179,8 @@ def test_pull_pages_in_seq_order_without_gaps(desk_a: Desk) -> None:
 def test_pull_limits_are_checked(desk_a: Desk) -> None:
     for params in ({"limit": 0}, {"limit": 1001}, {"wait": 31}, {"wait": -1}, {"limit": "x"}):
         response = requests.get(
-            desk_a.url + p.PATH_PULL, params=params, headers=desk_a.headers(), timeout=TIMEOUT
+            desk_a.url + p.PATH_PULL, params=params, headers=desk_a.headers(),
+            auth=desk_a.auth(), timeout=TIMEOUT
         )
         assert response.status_code == 422, params
         assert response.json()["error"] == "invalid" and response.json()["field"]
@@ -276,7 +284,8 @@ def test_bad_push_envelopes_store_nothing(store: ThreadStore, desk_a: Desk) -> N
     ]
     for body, status in cases:
         response = requests.post(
-            store.url + p.PATH_PUSH, json=body, headers=desk_a.headers(), timeout=TIMEOUT
+            store.url + p.PATH_PUSH, json=body, headers=desk_a.headers(),
+            auth=desk_a.auth(), timeout=TIMEOUT
         )
         assert response.status_code == status, (
             body if status != 413 else "oversized",
@@ -284,7 +293,8 @@ def test_bad_push_envelopes_store_nothing(store: ThreadStore, desk_a: Desk) -> N
         )
         assert response.json()["error"] in ("invalid", "too_large")
     raw = requests.post(
-        store.url + p.PATH_PUSH, data=b"{not json", headers=desk_a.headers(), timeout=TIMEOUT
+        store.url + p.PATH_PUSH, data=b"{not json", headers=desk_a.headers(),
+        auth=desk_a.auth(), timeout=TIMEOUT
     )
     assert raw.status_code == 422
     assert health(store.url).head == before
@@ -297,7 +307,8 @@ def test_unknown_paths_answer_json(store: ThreadStore) -> None:
 
 def test_a_revoked_desk_is_refused_until_it_enrols_again(store: ThreadStore, desk_a: Desk) -> None:
     store.store.revoke_desk(desk_a.desk_id)
-    assert desk_a.pull_raw().status_code == 401
+    revoked = desk_a.pull_raw()  # signed right, so it may learn why: 403, not a bare 401
+    assert revoked.status_code == 403 and revoked.json()["error"] == p.ERR_REVOKED
     response = enrol(store.url, store.add_desk_code("again", desk_a.desk_id), desk_a.journal, "Q")
     assert response.status_code == 200, response.text
     assert desk_a.pull_raw().status_code == 401  # the old secret stays refused

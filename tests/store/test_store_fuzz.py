@@ -45,7 +45,8 @@ def test_no_input_breaks_the_store(store: ThreadStore, desk_a: Desk, mode: Gener
             query = case.query or {}
             if isinstance(query.get("wait"), int | float) and query["wait"] > 0:
                 query["wait"] = 0.01  # a valid long-poll; the fuzzer need not wait 30 s
-            response = case.call(base_url=store.url, headers=desk_a.headers(), timeout=TIMEOUT)
+            response = case.call(base_url=store.url, headers=desk_a.headers(),
+                                 auth=desk_a.auth(), timeout=TIMEOUT)
             assert response.status_code < 500, (case.operation.label, response.text)
             body = response.json()
             if response.status_code >= 400:

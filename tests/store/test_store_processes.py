@@ -15,10 +15,12 @@ import psycopg
 import pytest
 
 from app.clock import SystemClock
+from app.models.entry import Entry
 from app.sync import protocol as p
 from tests.polling import wait_until
 from tests.store.conftest import PG_ADMIN, pg_database
 from tests.store.harness import ROOT, Desk, ProcessStore, health, new_desk
+from tests.sync.store_facts import store_facts, without_store_facts
 
 
 @pytest.fixture
@@ -64,7 +66,10 @@ def test_the_command_line_store_on_sqlite(tmp_path: Path) -> None:
         assert other.pull_raw(after=old).json()["error"] == p.ERR_CURSOR_FOREIGN
         # An admin revokes a desk; an unknown desk id is an error that names it.
         assert "revoked" in store.cli("revoke-desk", other.desk_id)
-        assert other.pull_raw().status_code == 401
+        refused = other.pull_raw()  # signed right, so the desk is told why: 403 revoked
+        assert refused.status_code == 403 and refused.json()["error"] == p.ERR_REVOKED
+        assert refused.json()["message"].startswith(f"desk {other.desk_id} revoked at ")
+        assert "enrol it again with a new code" in refused.json()["message"]
         unknown = subprocess.run(
             [sys.executable, "-m", "app", "server", "revoke-desk", "dnobody", "--db", store.db_url],
             cwd=ROOT,
@@ -110,6 +115,8 @@ def test_concurrent_pushes_to_two_processes_never_show_a_gap(
     failures: list[str] = []
     seen: list[int] = []
     ids: list[str] = []
+    facts: list[Entry] = []  # the store's own: one enrolment per desk, made after `start`
+    enrolled = [desk.desk_id for desk in (*writers, reader)]
 
     def write(desk: Desk, work: list[Any]) -> None:
         try:
@@ -120,7 +127,7 @@ def test_concurrent_pushes_to_two_processes_never_show_a_gap(
 
     def read() -> None:
         cursor, turn = p.format_cursor(start), 0
-        while not (done.is_set() and len(seen) >= expected):
+        while not (done.is_set() and len(seen) >= expected + len(enrolled)):
             reader.url = stores[turn % 2].url
             turn += 1
             page = reader.pull(after=cursor, limit=7, wait=0.2)
@@ -130,7 +137,8 @@ def test_concurrent_pushes_to_two_processes_never_show_a_gap(
                 failures.append(f"gap: after {cursor} came {got}")
                 return
             seen.extend(got)
-            ids.extend(e.id for e in page.entries)
+            ids.extend(e.id for e in without_store_facts(page.entries))
+            facts.extend(store_facts(page.entries))
             cursor = page.cursor
 
     expected = sum(len(b) for work in batches for b in work)
@@ -146,7 +154,11 @@ def test_concurrent_pushes_to_two_processes_never_show_a_gap(
     done.set()
     reading.join(timeout=60)
     assert not failures, failures
-    assert len(seen) == expected and len(set(ids)) == expected
+    # Every seq after `start` seen once and in order: the pushes and the five enrolment facts.
+    assert len(seen) == expected + len(enrolled) and len(set(seen)) == len(seen)
+    assert len(ids) == expected and len(set(ids)) == expected
+    assert [(e.kind, e.payload["desk_id"]) for e in facts] == [
+        ("store.desk_enrolled", desk_id) for desk_id in enrolled]
     pushed = {e.id for work in batches for b in work for e in b}
     assert set(ids) == pushed
 

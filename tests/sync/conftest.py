@@ -46,7 +46,8 @@ def open_engine(journal: Journal, clock: Clock, url: str | None = None,
                 **engine_args: object) -> SyncEngine:
     from app.sync.enroll import store_url
 
-    client = StoreClient.from_keyring(url or store_url(journal), journal.desk_id, SecretStore())
+    client = StoreClient.from_keyring(url or store_url(journal), journal.desk_id, SecretStore(),
+                                      clock)  # the store's fake clock signs the requests
     return SyncEngine(journal, client, clock, **engine_args)  # type: ignore[arg-type]
 
 

@@ -14,18 +14,20 @@ import pytest
 from app.clock import FakeClock
 from app.errors import SyncError, ValidationError
 from app.models.journal import Journal
+from app.protocol.catalogue import DESKS_CARD
 from app.services.cards.timeline import timeline
 from app.sync import protocol as p
-from app.sync.client import StoreClient, StoreRefused, StoreUnreachable
+from app.sync.client import DeskAuth, StoreClient, StoreRefused, StoreUnreachable
 from app.sync.engine import Backoff, SyncEngine
 from app.sync.status import CURSOR_KEY, card_confirmation
 from tests.sync.cards import cards_of, edit, register
 from tests.sync.conftest import DeskFactory, open_engine
 from tests.sync.loopback import LoopbackStore
+from tests.sync.store_facts import ENROLLED, desk_entries_seq, store_fact_count
 
 
 def test_two_desks_converge_and_acknowledgements_are_recorded(
-    make_desk: DeskFactory, clock: FakeClock
+    make_desk: DeskFactory, store: LoopbackStore, clock: FakeClock
 ) -> None:
     a, b = make_desk("A"), make_desk("B")
     card = register(a.journal)
@@ -39,9 +41,12 @@ def test_two_desks_converge_and_acknowledgements_are_recorded(
     assert a.status.clock_offset_s is not None and abs(a.status.clock_offset_s) < 1
 
     got = b.round()
-    assert got.pulled == 2 and got.cards == {card}
+    # Besides A's two entries, B pulls the store's facts about the two enrolments (seq 1, 2).
+    enrolled = [e.kind for e in b.journal.entries(DESKS_CARD)]
+    assert enrolled == [ENROLLED, ENROLLED] and store_fact_count(store.store) == 2
+    assert got.pulled == 2 + len(enrolled) and got.cards == {card, DESKS_CARD}
     assert cards_of(b.journal) == cards_of(a.journal)
-    assert [e.server_seq for e in b.journal.entries(card)] == [1, 2]
+    assert [e.server_seq for e in b.journal.entries(card)] == [3, 4]
     assert card_confirmation(b.journal, card).confirmed_at == b.status.last_sync
 
     # Concurrent edits to one field: the later stamp wins on both desks; both stay on the
@@ -72,7 +77,7 @@ def test_a_lost_push_reply_is_retried_and_acknowledged_once(make_desk: DeskFacto
     a.round()
     assert a.journal.outbox_size() == 0
     assert [e.server_seq for e in a.journal.entries(card)] == [first.results[0].seq]
-    assert store.store.position().seq == 1
+    assert desk_entries_seq(store.store) == 1
 
 
 def test_own_entries_pulled_back_count_as_acknowledged(make_desk: DeskFactory) -> None:
@@ -101,9 +106,10 @@ def test_clock_skew_keeps_the_desk_working_and_says_why(make_desk: DeskFactory,
     assert status.clock_skew and status.online
     assert status.clock_offset_s == pytest.approx(-420, abs=1)
     assert "clock" in (status.last_error or "") and "keeps working" in (status.last_error or "")
-    assert a.journal.outbox_size() == 1 and store.store.position().seq == 1
-    # Pulling still works: the desk sees the others' cards.
-    assert a_fast.pull()[0] == 1
+    assert a.journal.outbox_size() == 1 and desk_entries_seq(store.store) == 1
+    # Pulling still works: the desk sees the others' cards (and the store's two facts about
+    # the enrolments of A and B).
+    assert a_fast.pull()[0] == 1 + 2 and store_fact_count(store.store) == 2
     assert a_fast.status.clock_skew
 
 
@@ -128,7 +134,8 @@ def test_store_restored_from_backup_gets_everything_back(make_desk: DeskFactory,
         desk.round()
     have = {e.id for c in (card_a, card_b) for e in b.journal.entries(c)}
     assert have == before
-    assert store.store.position().seq == len(before)  # each entry stored once more, none twice
+    # Each entry stored once more, none twice (the backup holds the two enrolment facts).
+    assert desk_entries_seq(store.store) == len(before)
     assert cards_of(a.journal) == cards_of(b.journal)
     cursor = p.parse_cursor(a.journal.get_meta(CURSOR_KEY))
     assert cursor is not None and cursor.epoch == 2
@@ -262,11 +269,12 @@ def test_bad_input_is_refused_naming_the_field(tmp_path: Path, clock: FakeClock)
 def test_wrong_credential_is_a_clear_refusal(make_desk: DeskFactory, store: LoopbackStore) -> None:
     a = make_desk("A")
     register(a.journal)
-    a.client._credential = (a.journal.desk_id, "forged")
+    a.client._auth = DeskAuth(a.journal.desk_id, "forged", store.store.clock)
     with pytest.raises(StoreRefused) as refused:
         a.round()
-    assert refused.value.status == 401 and "enrol" in str(refused.value)
-    assert a.journal.outbox_size() == 1 and store.store.position().seq == 0
+    assert refused.value.status == 401 and "signature does not match" in str(refused.value)
+    assert "the store refused this desk" in a.status.summary()
+    assert a.journal.outbox_size() == 1 and desk_entries_seq(store.store) == 0
 
 
 def test_a_full_outbox_of_large_entries_goes_in_parts_under_the_body_cap(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.clock import SystemClock
+from app.models.entry import Entry
 from app.models.journal import Journal
 from app.store.storage import Store
 from app.sync import protocol as p
@@ -22,6 +23,7 @@ from app.sync.status import CURSOR_KEY
 from tests.sync.cards import edit, register
 from tests.sync.conftest import enrolled_desk
 from tests.sync.proxy import HOLD, HOOK, RESET, Fault, FaultProxy
+from tests.sync.store_facts import ENROLLED, desk_entries_seq, store_facts, without_store_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,9 +63,10 @@ class StoreProcess:
             self.proc.wait(10)
 
     def head(self) -> int:
+        """The head less the seq numbers of the store's own facts (enrolments)."""
         store = Store(self.db_url)
         try:
-            return store.position().seq
+            return desk_entries_seq(store)
         finally:
             store.close()
 
@@ -98,14 +101,20 @@ def _desk(tmp_path: Path, store: StoreProcess, proxy: FaultProxy, code: str,
 
 
 def _all_pulled(engine: SyncEngine) -> list[str]:
-    ids: list[str] = []
+    """The ids of every entry desks wrote, pulled from the start; the store's own facts are
+    checked to be exactly its enrolment of A (the one desk these tests enrol)."""
+    pulled: list[Entry] = []
     cursor = ""
     while True:
         page = engine.client.pull(cursor, limit=p.PULL_LIMIT_MAX)
-        ids += [e.id for e in page.entries]
+        pulled += page.entries
         cursor = page.cursor
         if not page.more:
-            return ids
+            break
+    facts = store_facts(pulled)
+    assert [(e.kind, e.payload["desk_id"]) for e in facts] == [
+        (ENROLLED, engine.journal.desk_id)]
+    return [e.id for e in without_store_facts(pulled)]
 
 
 def _close(*engines: SyncEngine) -> None:

@@ -411,7 +411,8 @@ def test_a_hostile_push_envelope_is_answered_422(world: World, body: dict[str, A
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     response = requests.post(world.store.url + p.PATH_PUSH, data=json.dumps(body),
                              headers={**world.evil.desk.headers(),
-                                      "Content-Type": "application/json"}, timeout=TIMEOUT)
+                                      "Content-Type": "application/json"},
+                             auth=world.evil.desk.auth(), timeout=TIMEOUT)
     assert response.status_code == 422, response.text
     assert response.json()["error"] == p.ERR_INVALID
     check_world(world, caplog, capsys)

@@ -28,6 +28,7 @@ from app.sync.status import CURSOR_KEY
 from tests.sync.cards import cards_of, reference
 from tests.sync.conftest import enrolled_desk, open_engine
 from tests.sync.loopback import LoopbackStore
+from tests.sync.store_facts import ENROLLED, store_facts, without_store_facts
 
 DESKS = ("A", "B", "C")
 FIELDS = ("site", "room", "assignee")
@@ -173,11 +174,17 @@ def test_desks_converge_whatever_the_network_does(shared_store: LoopbackStore,
                 for index, engine in enumerate(world.desks):
                     engine.round()
                     world.note_cursor(index)
-            stored = _store_entries(world)
+            everything = _store_entries(world)
+            assert [e.server_seq for e in everything] == sorted(
+                e.server_seq or 0 for e in everything)
+            # The store's own facts: its enrolment of each desk, once (no desk wrote any).
+            facts = store_facts(everything)
+            assert sorted((e.kind, e.payload["desk_id"]) for e in facts) == sorted(
+                (ENROLLED, engine.journal.desk_id) for engine in world.desks)
+            stored = without_store_facts(everything)
             ids = [e.id for e in stored]
             assert len(ids) == len(set(ids)), "an entry was stored twice"
             assert set(ids) == set(world.written), "an entry was lost"
-            assert [e.server_seq for e in stored] == sorted(e.server_seq or 0 for e in stored)
             model = reference(world.written.values())
             assert reference(stored) == model
             for engine in world.desks:

@@ -8,18 +8,23 @@ import time
 from pytestqt.qtbot import QtBot
 
 from app.clock import FakeClock
+from app.protocol.catalogue import DESKS_CARD
 from app.sync.status import SyncStatus
 from app.ui.events import DeskEvents
 from app.ui.sync_worker import SyncWorker
 from tests.sync.cards import register
 from tests.sync.conftest import DeskFactory
 from tests.sync.loopback import LoopbackStore
+from tests.sync.store_facts import desk_entries_seq
 
 
 def test_worker_pushes_on_change_and_announces_pulled_cards(
     qtbot: QtBot, make_desk: DeskFactory, store: LoopbackStore, clock: FakeClock
 ) -> None:
     a, b = make_desk("A"), make_desk("B")
+    # A takes the store's facts about the two enrolments first, so its long-poll below wakes
+    # for B's card alone.
+    assert a.pull() == (2, frozenset({DESKS_CARD}))
     events = DeskEvents(clock)
     worker = SyncWorker(a, events, poll_wait=2.0, idle_push=30.0)
     statuses: list[SyncStatus] = []
@@ -39,7 +44,7 @@ def test_worker_pushes_on_change_and_announces_pulled_cards(
         events.announce(frozenset({card_a}))
         worker.sync_now()
         assert time.perf_counter() - started < 0.05  # the GUI thread never waits on the network
-        qtbot.waitUntil(lambda: store.store.position().seq == 2, timeout=5000)
+        qtbot.waitUntil(lambda: desk_entries_seq(store.store) == 2, timeout=5000)
         qtbot.waitUntil(lambda: bool(statuses) and statuses[-1].waiting == 0, timeout=5000)
         assert statuses[-1].online and statuses[-1].last_error is None
         assert worker.status.online

@@ -35,6 +35,7 @@ from app.services.handover.sheet import (
     is_critical,
 )
 from app.services.handover.shifts import ShiftPlan, ShiftWindow
+from app.services.handover.sources import shift_rule_changes
 from app.services.intake import IntakeService
 from app.services.intake.sheet import intake_facts
 from app.services.measures.metrics import by_risk
@@ -218,6 +219,7 @@ class HandoverService:
             sync=sync,
             acceptance=done,
             intake=intake_facts(self.intake) if self.intake is not None else None,
+            rule_changes=shift_rule_changes(self.journal, shift.start, now),
         )
 
     def activity_log(self, shift: ShiftWindow | None = None, lead: str = "") -> ActivityLog:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from app.models.projection import RESTORED, WAITING_CONTRACTOR, WAITING_CUSTOMER
 from app.protocol.text import for_display
+from app.services.audit import AuditItem
 from app.services.cards.card import Card
 from app.services.cards.rules import DispatchRules
 from app.services.handover.facts import EscalationLine, OnCallLine, SyncFacts
@@ -46,6 +47,8 @@ CHECKPOINT_QUESTIONS = (
     "Where is a contractor's or owner's confirmation missing?",
     "What is plan B, and whom do we call if things get worse?",
 )
+# A rule change on paper is one line; the roster's full difference is in `dispatch-desk audit`.
+RULE_LINE_MAX = 200
 Edits = Mapping[tuple[str, str], str]  # (target, field) -> text; target "sheet" or a card id
 
 
@@ -121,6 +124,9 @@ class HandoverSheet:
     acceptance: Acceptance | None
     untriaged: tuple[str, ...] = ()  # one line per pending tray item (also under hazards)
     maintenance: tuple[str, ...] = ()  # this and the next shift's maintenance windows
+    #: "21:14 lead: roster imported ..." for each change of the rules since the shift began
+    #: (app/services/audit.py `rule_changes`), oldest first; empty: none.
+    rule_changes: tuple[str, ...] = ()
 
     @property
     def pending(self) -> bool:
@@ -340,6 +346,11 @@ def _questions(briefs: Sequence[CardBrief], risks: Sequence[CardRisk], on_call_n
     return tuple(zip(CHECKPOINT_QUESTIONS, answers, strict=True))
 
 
+def _rule_line(change: AuditItem, tz: ZoneInfo, now: datetime) -> str:
+    text = _one(f"{hm(change.at, tz, now)} {change.who}: {change.what}")
+    return text if len(text) <= RULE_LINE_MAX else text[:RULE_LINE_MAX - 3].rstrip() + "..."
+
+
 def draft_sheet(
     *, site: str, desk: str, cards: Sequence[Card], rules: DispatchRules, shift: ShiftWindow,
     next_shift: ShiftWindow, now: datetime, outgoing_lead: str, incoming_lead: str = "",
@@ -347,7 +358,7 @@ def draft_sheet(
     on_call: Sequence[OnCallLine] | None = None,
     escalations: Mapping[str, EscalationLine] | None = None,
     sync: SyncFacts | None = None, acceptance: Acceptance | None = None,
-    intake: IntakeFacts | None = None,
+    intake: IntakeFacts | None = None, rule_changes: Sequence[AuditItem] = (),
 ) -> HandoverSheet:
     tz = shift.tz
     edits = edits or {}
@@ -409,4 +420,5 @@ def draft_sheet(
         acceptance=acceptance,
         untriaged=untriaged,
         maintenance=maintenance,
+        rule_changes=tuple(_rule_line(c, tz, now) for c in rule_changes),
     )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from app.models.journal import Journal
+from app.services.audit import RULE_CARDS, AuditItem, rule_changes, trail_entries
 from app.services.cards.card import Card
 from app.services.cards.rules import DispatchRules
 from app.services.handover.breakglass import BreakGlassPacket, build_packet
@@ -113,6 +114,12 @@ def load_outages(journal: Journal | None) -> list[tuple[datetime, datetime | Non
                 for a, b in json.loads(raw or "[]")]
     except (ValueError, TypeError):  # written by hand or by a bug: start a new log
         return []
+
+
+def shift_rule_changes(journal: Journal, start: datetime, end: datetime) -> list[AuditItem]:
+    """The changes of the rules in [start, end) for the handover sheet: the entries of the
+    rules' pseudo cards only (not the sign-ins), listed by the audit trail's own function."""
+    return rule_changes(trail_entries(journal, RULE_CARDS), start, end)
 
 
 def desk_packet(plan: ShiftPlan, desk_code: str, cards: Sequence[Card], rules: DispatchRules,
