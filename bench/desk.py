@@ -27,17 +27,13 @@ import time
 from pathlib import Path
 
 from bench.fixtures import build_big_journal
+from bench.stats import pct
 
 CACHE = Path(__file__).resolve().parent.parent / ".bench-cache"
 # Mostly keys that change what is shown (each digit picks other sites, each backspace brings
 # every card back): the worst case, a full re-filter and repaint per key.
 TYPED = ["site ", *([f"{d}\b" for d in "1234567890"] * 2), "a-0998", "\b" * 6]
 TARGETS = {"first_paint_s": 2.0, "filter_p95_ms": 50.0, "tick_cpu_median_ms": 5.0}
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 # -- the child: one desk window -----------------------------------------------------------

@@ -30,7 +30,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,6 +38,7 @@ import requests
 from app.clock import FakeClock, SystemClock
 from app.models.entry import NewEntry
 from app.runtime.escalation_scheduler import EscalationScheduler
+from bench.stats import pct, wait_for
 from tests.escalation.harness import DESK_NUMBER, DISPATCHER, LADDER_TOML, build, ladder
 from tests.messages import harness as messages_harness
 from tests.twilio_standin import TwilioStandIn
@@ -48,18 +48,6 @@ FAST_LADDER = LADDER_TOML.replace('"40s"', '"2s"').replace("wait = 40", "wait = 
     '"30s"', '"2s"').replace('"60s"', '"2s"')
 CARD_GAP_S = 0.25
 
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError("timed out: the stand-in never got the pages")
-        time.sleep(0.0005)
 
 
 def posts(twilio: TwilioStandIn) -> int:

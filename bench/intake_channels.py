@@ -39,6 +39,7 @@ from app.store.intake_routes import IntakeDoor
 from app.store.storage import Store
 from app.sync import protocol as p
 from app.sync.status import CURSOR_KEY
+from bench.stats import pct
 from bench.store import BenchDesk
 from tests.channels.alertmanager import PullingDesk
 from tests.store.harness import ProcessStore
@@ -46,11 +47,6 @@ from tests.store.harness import ProcessStore
 ALERTS, KEYS, PER_WEBHOOK, SENDERS, ROUNDS = 5_000, 50, 50, 4, 3
 TARGET_P95_S = 1.0
 INTEGRATION = "bench-prometheus"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def webhooks(seed: int) -> list[dict[str, Any]]:

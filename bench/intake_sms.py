@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from app.store.phone_routes import INBOUND_PATH
+from bench.stats import pct as _pct
 from tests.channels.phone_desk import pages, start_phone_desk, stop
 from tests.runtime.desk_procs import cli
 from tests.store.harness import ProcessStore
@@ -35,11 +36,6 @@ from tests.twilio_standin import TwilioStandIn
 SAMPLES = 40
 TARGET_P99_S = 1.5
 _TIMEOUT_S = 15.0
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _both_after(twilio: TwilioStandIn, before: tuple[int, int]) -> float | None:

@@ -26,17 +26,13 @@ from app.services.cards.card import Operator
 from app.services.cards.queue import ranked
 from app.services.cards.service import CardService
 from bench.fixtures import build_big_journal
+from bench.stats import pct
 
 CACHE = Path(__file__).resolve().parent.parent / ".bench-cache"
 OPERATOR = Operator("bench", "dispatcher")
 INTAKE = {"category": "power", "site": "HQ", "symptom": "UPS alarm", "priority": "P2",
           "priority_reason": "benchmark", "q_what": "w", "q_where": "w", "q_when": "w",
           "q_workaround": "w", "q_contact": "w"}
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def durable_writes(rounds: int) -> dict[str, float]:

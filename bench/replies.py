@@ -32,24 +32,12 @@ from app.runtime.escalation_scheduler import EscalationScheduler
 from app.runtime.sync_loops import SyncLoops
 from app.store.twilio_webhook import PATH, WebhookConfig
 from app.sync.enroll import enroll_desk
+from bench.stats import pct, wait_for
 from tests.escalation.harness import ALICE, DESK_NUMBER, LadderDesk, build
 from tests.memory_keyring import MemoryKeyring
 from tests.sync.conftest import open_engine
 from tests.sync.loopback import LoopbackStore
 from tests.twilio_standin import TwilioStandIn
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the acknowledgement never reached the desk")
-        time.sleep(0.002)
 
 
 def _acked(desk: LadderDesk, card_id: str, eta: bool) -> Callable[[], bool]:

@@ -51,6 +51,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench.stats import pct
+
 ROOT = Path(__file__).resolve().parent.parent
 ROSTER = ROOT / "app" / "defaults" / "roster.example.toml"
 #: figure -> the most it may be
@@ -58,11 +60,6 @@ TARGETS = {"p1_paged_p99_ms": 1000.0, "window_p95_ms": 500.0, "stored_p95_ms": 1
            "derives_first_p1": 1.0}
 MS = 1000.0
 T = TypeVar("T")
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def wait_for(condition: Callable[[], T | None], what: str, timeout: float = 10.0,

@@ -37,15 +37,11 @@ from app.store.storage import Store
 from app.store.tables import entries as entries_table
 from app.sync import protocol as p
 from app.sync.client import DeskAuth
+from bench.stats import pct
 from tests.store.harness import ProcessStore
 
 PG_ADMIN = os.environ.get("DD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TOTAL, BATCH, WAKE_ROUNDS, IDLE_POLLS, IDLE_WINDOW_S = 10_000, 500, 60, 200, 5.0
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 class BenchDesk:

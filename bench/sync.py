@@ -31,14 +31,10 @@ from app.models.journal import Journal
 from app.store.storage import Store
 from app.sync.client import StoreClient
 from app.sync.engine import SyncEngine
+from bench.stats import pct
 
 ROOT = Path(__file__).resolve().parent.parent
 CARDS, EDITS = 1000, 9  # 10,000 entries
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def start_store(db_url: str) -> tuple[subprocess.Popen[str], str]:

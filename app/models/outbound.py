@@ -74,12 +74,19 @@ class OutboundLedger:
         """Up to `limit` card-event entries after `seq`, and how far the journal was read:
         when fewer came back, everything up to the journal's last seq was looked at (one
         snapshot), so a cursor may move there past entries that are no events."""
+        return self.after_query(_EVENTS_AFTER, (), seq, limit)
+
+    def after_query(self, sql: str, params: tuple[object, ...], seq: int, limit: int
+                    ) -> tuple[list[tuple[int, Entry]], int]:
+        """Rows of `sql` (``SELECT seq, <entry columns> ... WHERE seq > ? ... LIMIT ?``, its
+        own `params` between) after `seq`, and how far the journal was read, in one
+        snapshot: with fewer than `limit` rows, everything up to the last seq was seen."""
         with self._lock:
             conn = self._db()
             try:
                 conn.execute("BEGIN")
                 try:
-                    rows = conn.execute(_EVENTS_AFTER, (seq, limit)).fetchall()
+                    rows = conn.execute(sql, (seq, *params, limit)).fetchall()
                     top = int(conn.execute("SELECT coalesce(max(seq), 0) FROM entries")
                               .fetchone()[0])
                 finally:

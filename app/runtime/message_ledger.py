@@ -5,11 +5,9 @@ lock the window and the ladder need."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from app.models import db
 from app.models.entry import Entry, format_stamp
 from app.models.outbound import OutboundLedger
 from app.models.remote import ENTRY_COLUMNS, entry_from_row
@@ -29,21 +27,7 @@ class MessageLedger(OutboundLedger):
         was read (one snapshot: the cursor may move there past other kinds)."""
         sql = (f"SELECT seq, {ENTRY_COLUMNS} FROM entries WHERE seq > ? AND kind IN "
                f"({_kinds(kinds)}) ORDER BY seq LIMIT ?")
-        with self._lock:
-            conn = self._db()
-            try:
-                conn.execute("BEGIN")
-                try:
-                    rows = conn.execute(sql, (seq, limit)).fetchall()
-                    top = int(conn.execute("SELECT coalesce(max(seq), 0) FROM entries")
-                              .fetchone()[0])
-                finally:
-                    conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise db.translate(exc, self.journal.path) from exc
-        found = [(int(r[0]), entry_from_row(r[1:])) for r in rows]
-        scanned = found[-1][0] if len(found) == limit else max(top, seq)
-        return found, scanned
+        return self.after_query(sql, (), seq, limit)
 
     def top(self) -> int:
         return int(self._read("SELECT coalesce(max(seq), 0) FROM entries", ())[0][0])

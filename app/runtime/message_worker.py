@@ -39,6 +39,7 @@ from app.loaders import load_notification_plan, load_templates
 from app.models.entry import Entry, NewEntry
 from app.models.journal import Journal
 from app.runtime.message_ledger import CURSOR_KEY, IN_FLIGHT_KEY, MessageLedger
+from app.runtime.step_loop import StepLoop
 from app.services.escalation.recipients import Recipients
 from app.services.messages import outbox as ob
 from app.services.messages.outbox import Message
@@ -54,24 +55,21 @@ BATCH = 200
 _PAGES_BACK = timedelta(minutes=10)
 
 
-class MessageWorker:
+class MessageWorker(StepLoop):
     def __init__(self, journal: Journal, clock: Clock, context: Callable[[], Context], *,
                  pager: TwilioPager | None = None,
                  mailer: Callable[[], SmtpSender] | None = None,
                  intake_desk: bool = False, idle_s: float = IDLE_S,
                  on_error: Callable[[str], None] | None = None,
                  on_wrote: Callable[[frozenset[str]], None] | None = None) -> None:
+        super().__init__("outbox", idle_s,
+                         on_error or (lambda text: log.warning("outbox: %s", text)))
         self.journal, self.clock, self.pager = journal, clock, pager
         self._context, self._mailer = context, mailer
-        self.intake_desk, self.idle_s = intake_desk, idle_s
+        self.intake_desk = intake_desk
         self.ledger = MessageLedger(journal)
-        self._on_error = on_error or (lambda text: log.warning("outbox: %s", text))
         self._on_wrote = on_wrote or (lambda _cards: None)
-        self._said: set[str] = set()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="outbox")
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self._busy = threading.Lock()
         if journal.get_meta(CURSOR_KEY) is None:
             journal.set_meta(CURSOR_KEY, str(self.ledger.top()))
@@ -213,43 +211,10 @@ class MessageWorker:
         self._write(doubt)
         self.journal.set_meta(IN_FLIGHT_KEY, "[]")
 
-    def _say_once(self, key: str, text: str) -> None:
-        if key not in self._said:
-            self._said.add(key)
-            self._on_error(text)
-
-    # -- the thread -----------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="outbox", daemon=True)
-        self._thread.start()
-
-    def nudge(self) -> None:
-        self._wake.set()
-
     def stop(self, timeout_s: float = 5.0) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout_s)
+        self._join(timeout_s)
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.ledger.close()
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            wait: float | None = self.idle_s
-            try:
-                wait = self.step()
-            except DeskError as exc:
-                self._say_once(f"error:{exc}", str(exc))
-            except Exception:  # noqa: BLE001 - a bug must not stop the outbox silently
-                log.exception("outbox pass failed")
-            if self._stopping.is_set():
-                break
-            if wait == 0.0:
-                continue
-            self._wake.wait(self.idle_s if wait is None else min(wait, self.idle_s))
-            self._wake.clear()
 
 
 def next_due(msgs: list[Message], now: datetime) -> datetime | None:

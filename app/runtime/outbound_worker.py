@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets as tokens
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from app.errors import ConfigError, DeskError, ValidationError
 from app.models.entry import Entry
 from app.models.journal import Journal
 from app.models.outbound import OutboundLedger
+from app.runtime.step_loop import StepLoop
 from app.services import outbound as ob
 from app.services.outbound import Delivery, Subscription, WebhookView
 
@@ -117,23 +117,20 @@ def _short(exc: BaseException) -> str:
     return (errno.group(0) if errno else text)[:200]
 
 
-class OutboundWorker:
+class OutboundWorker(StepLoop):
     """Delivers this desk's subscriptions (those it added: it holds their secrets)."""
 
     def __init__(self, journal: Journal, secrets: SecretStore, clock: Clock, *,
                  poster: HttpPoster | None = None, idle_s: float = IDLE_S, batch: int = BATCH,
                  on_error: Callable[[str], None] | None = None) -> None:
+        super().__init__("webhooks", idle_s,
+                         on_error or (lambda text: log.warning("webhooks: %s", text)))
         self.journal, self.clock = journal, clock
         self.ledger = OutboundLedger(journal)
         self.poster = poster or HttpPoster()
-        self.idle_s, self.batch = idle_s, batch
+        self.batch = batch
         self._secrets = secrets
         self._known: dict[str, str] = {}    # subscription id -> secret (keyring reads are slow)
-        self._said: set[str] = set()        # problems already reported, said once
-        self._on_error = on_error or (lambda text: log.warning("webhooks: %s", text))
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- one pass -------------------------------------------------------------------------
 
@@ -228,44 +225,12 @@ class OutboundWorker:
             number = entry.card_id[:8]
         return f"{number} {ob.event_of(entry) or entry.kind}"
 
-    def _say_once(self, key: str, text: str) -> None:
-        if key not in self._said:
-            self._said.add(key)
-            self._on_error(text)
-
-    # -- the thread -----------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="webhooks", daemon=True)
-        self._thread.start()
-
-    def nudge(self) -> None:
-        """Something was written: look now rather than at the idle wake."""
-        self._wake.set()
-
     def stop(self, timeout_s: float = 2.0) -> None:
         """A delivery in flight is abandoned after `timeout_s` (its cursor has not moved, so
         it is sent again at the next start)."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout_s)
+        self._join(timeout_s)
         self.ledger.close()
         self.poster.close()
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            wait: float | None = self.idle_s
-            try:
-                wait = self.step()
-            except DeskError as exc:
-                self._say_once(f"error:{exc}", str(exc))
-            except Exception:  # noqa: BLE001 - a bug must not stop delivery silently
-                log.exception("webhook delivery failed")
-            if self._stopping.is_set():
-                break
-            self._wake.wait(self.idle_s if wait is None else min(max(wait, 0.0), self.idle_s))
-            self._wake.clear()
 
 
 # -- what an admin does with subscriptions ------------------------------------------------
