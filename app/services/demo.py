@@ -14,6 +14,7 @@ from app.services.cards.card import Operator
 from app.services.cards.rules import DispatchRules
 from app.services.cards.service import CardService
 from app.services.cards.sla import SlaWatch
+from app.services.roster import Roster
 
 LEAD = Operator("M. Keller", "shift_lead")
 DISPATCHER = Operator("A. Novak", "dispatcher")
@@ -36,9 +37,15 @@ def _intake(category: str, site: str, symptom: str, **extra: str) -> dict[str, s
     return base
 
 
-def fill_demo(journal: Journal, rules: DispatchRules, end: datetime) -> int:
-    """Write a shift that ends at `end` into `journal`; returns the number of cards."""
+def fill_demo(journal: Journal, rules: DispatchRules, end: datetime,
+              roster: Roster | None = None) -> int:
+    """Write a shift that ends at `end` into `journal`; returns the number of cards. With the
+    desk's `roster`, the people who acknowledge are the ones its rota had on call then."""
     clock = FakeClock(end - timedelta(hours=4))
+
+    def on_call(group: str, fallback: str) -> str:
+        person = roster.on_call(group, "primary", clock.now()) if roster else None
+        return f"{person.name} ({group} on call)" if person else fallback
     cards = CardService(journal, rules, clock)
     # The journal stamps entries with its own clock; point it at the walking one for the demo.
     journal.use_clock(clock)
@@ -68,7 +75,7 @@ def fill_demo(journal: Journal, rules: DispatchRules, end: datetime) -> int:
                                 priority="P2", priority_reason="server room at risk within 1 h",
                                 room="B0.02", risk_signs="temperature rising"), DISPATCHER).number
     at(196)
-    cards.acknowledge(hv, "T. Brandt (HVAC on call)", "phone", DISPATCHER)
+    cards.acknowledge(hv, on_call("hvac", "T. Brandt (hvac on call)"), "phone", DISPATCHER)
     cards.change_status(hv, "in_progress", DISPATCHER)
     at(190)
     # The drill: a P1 at the start, then two P3s twenty minutes apart.
@@ -78,10 +85,12 @@ def fill_demo(journal: Journal, rules: DispatchRules, end: datetime) -> int:
                                 building="C", affected_users="whole building (~120)",
                                 reporter="Ward C reception"), DISPATCHER).number
     at(187)
-    cards.acknowledge(p1, "L. Fischer (network on call)", "phone", DISPATCHER)
+    engineer = on_call("network", "L. Fischer (network on call)")
+    cards.acknowledge(p1, engineer, "phone", DISPATCHER)
     cards.change_status(p1, "in_progress", DISPATCHER)
     cards.post_status_message(
-        p1, "P1. No network in building C at Campus East. Assigned: L. Fischer.",
+        p1, "P1. No network in building C at Campus East. Assigned: "
+        f"{engineer.split(' (')[0]}.",
         clock.now() + timedelta(minutes=15), DISPATCHER)
     at(170)
     p3a = cards.register(_intake("application", "Campus East", "Booking page slow for some users",

@@ -67,10 +67,11 @@ def fill_if_empty(desk: Desk) -> int:
     cards already: a demo never adds to a journal someone is using)."""
     if desk.journal.count_cards():
         return 0
-    count = fill_demo(desk.journal, desk.rules, desk.clock.now())
-    desk.journal.use_clock(desk.clock)  # the demo stamped entries with its walking clock
     if not desk.roster.exists:
         desk.roster.import_file(DEFAULT_EXAMPLE)  # a demo rota, so "on call" is not empty
+    count = fill_demo(desk.journal, desk.rules, desk.clock.now(), desk.roster.roster)
+    desk.journal.use_clock(desk.clock)  # the demo stamped entries with its walking clock
+    if desk.roster.exists:
         # ... whose people answered last month's availability check (roster verify).
         desk.journal.write(demo_verifications(desk.roster.roster.contacts,
                                               desk.clock.now() - timedelta(days=12)), "demo")

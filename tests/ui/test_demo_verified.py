@@ -1,6 +1,6 @@
-"""The demo shift is consistent with its rota: the people on call answered last month's
-availability check, so the desk shows no "(not verified in 30 days)" marks on a fresh demo;
-and the check still catches a contact whose verification is older than 30 days."""
+"""The demo shift is consistent with its rota: who acknowledged is who was on call, and the
+people on call answered last month's availability check, so a fresh demo shows no "(not
+verified in 30 days)" marks; the check still catches a verification older than 30 days."""
 
 from __future__ import annotations
 
@@ -25,3 +25,13 @@ def test_a_check_older_than_30_days_is_flagged(desk: Desk) -> None:
     roster = desk.roster.roster
     stale = demo_verifications(roster.contacts, now - timedelta(days=31))
     assert unverified(roster, stale, now) != []
+
+
+def test_the_demo_acknowledgements_name_who_the_rota_had_on_call(desk: Desk) -> None:
+    fill_if_empty(desk)
+    roster = desk.roster.roster
+    p1 = next(c for c in desk.cards.open_cards() if c.priority == "P1")
+    acked = next(e for e in desk.journal.entries(p1.id) if e.kind == "card.ack")
+    person = roster.on_call("network", "primary", acked.at)
+    assert person is not None
+    assert p1.acknowledged_by == f"{person.name} (network on call)"
