@@ -281,6 +281,13 @@ class CardView(QWidget):
                     item.setFont(style.bold(item.font()))
                 self.timeline.setItem(i, col, item)
         self.timeline.resizeColumnsToContents()
+        # A long "what" must not squeeze the detail into a sliver: the detail keeps 2/5 of
+        # the width and the "what" wraps in what is left.
+        t = self.timeline
+        what_max = t.viewport().width() * 3 // 5 - t.columnWidth(0) - t.columnWidth(1)
+        if t.columnWidth(2) > what_max:
+            t.setColumnWidth(2, max(120, what_max))
+            t.resizeRowsToContents()
 
     def show_clocks(self) -> None:
         if self._clocks is None:
