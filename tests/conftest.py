@@ -1,10 +1,12 @@
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import keyring
 import pytest
 
 from tests.memory_keyring import MemoryKeyring
+from tests.twilio_standin import TwilioStandIn
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Windows the tests open sound their notices on ALSA's null device: heard by nobody, still
@@ -30,3 +32,22 @@ def _quit_without_asking(monkeypatch: pytest.MonkeyPatch) -> None:
     from app.ui.quit_guard import QuitGuard
 
     monkeypatch.setattr(QuitGuard, "ask", classmethod(lambda _cls, _parent, _why: True))
+
+
+@pytest.fixture
+def twilio(clock: Any) -> Iterator[TwilioStandIn]:
+    """The loopback stand-in for Twilio's REST API, on the area's own fake `clock` (each test
+    folder defines its `clock`), answering as the desk's number."""
+    with TwilioStandIn(clock=clock.now) as standin:
+        yield standin
+
+
+@pytest.fixture
+def ladder_desk(tmp_path: Any, clock: Any, twilio: TwilioStandIn) -> Iterator[Any]:
+    """A desk whose ladder pages through the stand-in (tests/escalation/harness.py)."""
+    from tests.escalation.harness import build
+
+    made = build(tmp_path / "journal.sqlite", clock, twilio.base_url, twilio.account_sid,
+                 twilio.auth_token)
+    yield made
+    made.close()

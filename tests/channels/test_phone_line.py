@@ -30,7 +30,7 @@ from app.store.twilio_webhook import WebhookConfig
 from app.sync.engine import SyncEngine
 from app.sync.enroll import enroll_desk
 from tests.channels.phone_desk import pages, start_phone_desk, stop
-from tests.escalation.harness import ALICE, DESK_NUMBER, LadderDesk, build
+from tests.escalation.harness import ALICE, DESK_NUMBER, LadderDesk
 from tests.polling import wait_until
 from tests.runtime.desk_procs import cli
 from tests.sync.conftest import open_engine
@@ -48,18 +48,10 @@ def clock() -> FakeClock:
     return FakeClock(T0)
 
 
-@pytest.fixture
-def twilio(clock: FakeClock) -> Iterator[TwilioStandIn]:
-    with TwilioStandIn(number=DESK_NUMBER, clock=clock.now) as standin:
-        yield standin
-
 
 @pytest.fixture
-def desk(tmp_path: Path, clock: FakeClock, twilio: TwilioStandIn) -> Iterator[LadderDesk]:
-    made = build(tmp_path / "journal.sqlite", clock, twilio.base_url, twilio.account_sid,
-                 twilio.auth_token)
-    yield made
-    made.close()
+def desk(ladder_desk: LadderDesk) -> LadderDesk:
+    return ladder_desk
 
 
 @pytest.fixture

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from app.clock import FakeClock
-from tests.escalation.harness import DESK_NUMBER, LadderDesk, build
-from tests.twilio_standin import TwilioStandIn
+from tests.escalation.harness import LadderDesk
 
 # Monday 23 November 2026, 02:10 UTC: the drill's P1 at night.
 T0 = datetime(2026, 11, 23, 2, 10, tzinfo=UTC)
@@ -20,14 +17,5 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def twilio(clock: FakeClock) -> Iterator[TwilioStandIn]:
-    with TwilioStandIn(number=DESK_NUMBER, clock=clock.now) as standin:
-        yield standin
-
-
-@pytest.fixture
-def desk(tmp_path: Path, clock: FakeClock, twilio: TwilioStandIn) -> Iterator[LadderDesk]:
-    made = build(tmp_path / "journal.sqlite", clock, twilio.base_url, twilio.account_sid,
-                 twilio.auth_token)
-    yield made
-    made.close()
+def desk(ladder_desk: LadderDesk) -> LadderDesk:
+    return ladder_desk

@@ -5,9 +5,7 @@ maintenance window is collected and pages nobody."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -15,10 +13,9 @@ from app.clock import FakeClock
 from app.loaders import parse_intake_text
 from app.services.intake import IntakeService
 from app.services.intake.setup import IntakeSetup
-from tests.escalation.harness import ALICE, DESK_NUMBER, LadderDesk, build
+from tests.escalation.harness import ALICE, LadderDesk
 from tests.escalation.test_ladder_flow import calls_to, paged, sms_to
 from tests.intake.helpers import RULES, T0, alert, door_entry, payments
-from tests.twilio_standin import TwilioStandIn
 
 
 @pytest.fixture
@@ -26,18 +23,6 @@ def clock() -> FakeClock:
     return FakeClock(T0)
 
 
-@pytest.fixture
-def twilio(clock: FakeClock) -> Iterator[TwilioStandIn]:
-    with TwilioStandIn(number=DESK_NUMBER, clock=clock.now) as standin:
-        yield standin
-
-
-@pytest.fixture
-def ladder_desk(tmp_path: Path, clock: FakeClock, twilio: TwilioStandIn) -> Iterator[LadderDesk]:
-    made = build(tmp_path / "journal.sqlite", clock, twilio.base_url, twilio.account_sid,
-                 twilio.auth_token)
-    yield made
-    made.close()
 
 
 def intake_for(desk: LadderDesk, clock: FakeClock, *, auto: bool = True) -> IntakeService:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.clock import FakeClock
-from tests.messages.harness import DESK_NUMBER, Inbox, MessageDesk, build, smtp_server
+from tests.messages.harness import Inbox, MessageDesk, build, smtp_server
 from tests.twilio_standin import TwilioStandIn
 
 # Monday 23 November 2026, 02:10 UTC: the drill's P1 at night.
@@ -18,11 +18,6 @@ T0 = datetime(2026, 11, 23, 2, 10, tzinfo=UTC)
 def clock() -> FakeClock:
     return FakeClock(T0)
 
-
-@pytest.fixture
-def twilio(clock: FakeClock) -> Iterator[TwilioStandIn]:
-    with TwilioStandIn(number=DESK_NUMBER, clock=clock.now) as standin:
-        yield standin
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from app.store.tables import entries
 from app.store.twilio_webhook import PATH, WebhookConfig
 from app.sync.engine import SyncEngine
 from app.sync.enroll import enroll_desk
-from tests.escalation.harness import ALICE, DESK_NUMBER, LadderDesk, build, roster
+from tests.escalation.harness import ALICE, DESK_NUMBER, LadderDesk, roster
 from tests.sync.conftest import open_engine
 from tests.sync.loopback import LoopbackStore
 from tests.twilio_standin import TwilioStandIn
@@ -35,18 +35,10 @@ def clock() -> FakeClock:
     return FakeClock(T0)
 
 
-@pytest.fixture
-def twilio(clock: FakeClock) -> Iterator[TwilioStandIn]:
-    with TwilioStandIn(number=DESK_NUMBER, clock=clock.now) as standin:
-        yield standin
-
 
 @pytest.fixture
-def desk(tmp_path: Path, clock: FakeClock, twilio: TwilioStandIn) -> Iterator[LadderDesk]:
-    made = build(tmp_path / "journal.sqlite", clock, twilio.base_url, twilio.account_sid,
-                 twilio.auth_token)
-    yield made
-    made.close()
+def desk(ladder_desk: LadderDesk) -> LadderDesk:
+    return ladder_desk
 
 
 @pytest.fixture

@@ -25,12 +25,6 @@ CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModi
 
 
 @pytest.fixture
-def twilio(clock: Any) -> Iterator[TwilioStandIn]:
-    with TwilioStandIn(clock=clock.now) as standin:
-        yield standin
-
-
-@pytest.fixture
 def ladder(desk: Any, twilio: TwilioStandIn) -> Iterator[EscalationService]:
     desk.roster.import_file(DEFAULT_EXAMPLE)
     service = build_escalation(desk, twilio_pager_from(Secrets(twilio), twilio.base_url))
