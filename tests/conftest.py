@@ -51,3 +51,28 @@ def ladder_desk(tmp_path: Any, clock: Any, twilio: TwilioStandIn) -> Iterator[An
                  twilio.auth_token)
     yield made
     made.close()
+
+
+@pytest.fixture
+def webhook_store(tmp_path: Any, clock: Any, twilio: TwilioStandIn) -> Iterator[Any]:
+    """The real store on a loopback port, taking the stand-in's signed webhooks."""
+    from app.store.twilio_webhook import WebhookConfig
+    from tests.sync.loopback import LoopbackStore
+
+    running = LoopbackStore(tmp_path / "store.sqlite", clock,
+                            twilio=WebhookConfig(twilio.auth_token))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def webhook_engine(ladder_desk: Any, webhook_store: Any, clock: Any) -> Iterator[Any]:
+    """The ladder desk enrolled with `webhook_store`, and its sync engine."""
+    from app.sync.enroll import enroll_desk
+    from tests.sync.conftest import open_engine
+
+    enroll_desk(ladder_desk.journal, webhook_store.url, webhook_store.add_desk("front"),
+                "front desk")
+    made = open_engine(ladder_desk.journal, clock)
+    yield made
+    made.client.close()

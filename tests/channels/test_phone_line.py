@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import signal
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,6 @@ from app.store.tables import entries
 from app.store.twilio_webhook import PATH as WEBHOOK_PATH
 from app.store.twilio_webhook import WebhookConfig
 from app.sync.engine import SyncEngine
-from app.sync.enroll import enroll_desk
 from tests.channels.phone_desk import pages, start_phone_desk, stop
 from tests.escalation.harness import ALICE, DESK_NUMBER, LadderDesk
 from tests.polling import wait_until
@@ -55,19 +53,13 @@ def desk(ladder_desk: LadderDesk) -> LadderDesk:
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: FakeClock, twilio: TwilioStandIn) -> Iterator[LoopbackStore]:
-    running = LoopbackStore(tmp_path / "store.sqlite", clock,
-                            twilio=WebhookConfig(twilio.auth_token))
-    yield running
-    running.stop()
+def store(webhook_store: LoopbackStore) -> LoopbackStore:
+    return webhook_store
 
 
 @pytest.fixture
-def engine(desk: LadderDesk, store: LoopbackStore, clock: FakeClock) -> Iterator[SyncEngine]:
-    enroll_desk(desk.journal, store.url, store.add_desk("front"), "front desk")
-    made = open_engine(desk.journal, clock)
-    yield made
-    made.client.close()
+def engine(webhook_engine: SyncEngine) -> SyncEngine:
+    return webhook_engine
 
 
 def intake_of(desk: LadderDesk) -> IntakeService:

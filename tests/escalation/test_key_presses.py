@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from app.clock import FakeClock
-from app.store.twilio_webhook import GATHER_PATH, PAGE_PATH, WebhookConfig
+from app.store.twilio_webhook import GATHER_PATH, PAGE_PATH
 from app.sync.engine import SyncEngine
 from app.sync.enroll import enroll_desk
 from tests.escalation.harness import ALICE, LadderDesk, make_pager
@@ -24,11 +23,8 @@ from tests.twilio_standin import TwilioStandIn
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: FakeClock, twilio: TwilioStandIn) -> Iterator[LoopbackStore]:
-    running = LoopbackStore(tmp_path / "store.sqlite", clock,
-                            twilio=WebhookConfig(twilio.auth_token))
-    yield running
-    running.stop()
+def store(webhook_store: LoopbackStore) -> LoopbackStore:
+    return webhook_store
 
 
 @pytest.fixture

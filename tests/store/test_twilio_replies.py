@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,11 +17,9 @@ from app.clock import FakeClock
 from app.services.roster.verification import VERIFY_CARD, verify_entries
 from app.store.phone_routes import INBOUND_PATH
 from app.store.tables import entries
-from app.store.twilio_webhook import PATH, WebhookConfig
+from app.store.twilio_webhook import PATH
 from app.sync.engine import SyncEngine
-from app.sync.enroll import enroll_desk
 from tests.escalation.harness import ALICE, DESK_NUMBER, LadderDesk, roster
-from tests.sync.conftest import open_engine
 from tests.sync.loopback import LoopbackStore
 from tests.twilio_standin import TwilioStandIn
 
@@ -42,19 +38,13 @@ def desk(ladder_desk: LadderDesk) -> LadderDesk:
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: FakeClock, twilio: TwilioStandIn) -> Iterator[LoopbackStore]:
-    running = LoopbackStore(tmp_path / "store.sqlite", clock,
-                            twilio=WebhookConfig(twilio.auth_token))
-    yield running
-    running.stop()
+def store(webhook_store: LoopbackStore) -> LoopbackStore:
+    return webhook_store
 
 
 @pytest.fixture
-def engine(desk: LadderDesk, store: LoopbackStore, clock: FakeClock) -> Iterator[SyncEngine]:
-    enroll_desk(desk.journal, store.url, store.add_desk("front"), "front desk")
-    made = open_engine(desk.journal, clock)
-    yield made
-    made.client.close()
+def engine(webhook_engine: SyncEngine) -> SyncEngine:
+    return webhook_engine
 
 
 def _stored(store: LoopbackStore, kind: str) -> list[dict]:
