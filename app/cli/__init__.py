@@ -129,6 +129,12 @@ def main(argv: Sequence[str] | None = None,
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except EOFError:
+        # A PIN or password prompt with nothing to read (no terminal, stdin closed).
+        emit("dispatch-desk: error: nothing to read for the PIN or password asked for; in a "
+             "script, pipe it in with --pin-stdin (or --stdin / --from-stdin where offered)",
+             file=sys.stderr)
+        return EXIT_ERROR
     except BrokenPipeError:
         # The reader went away (`... | head`): not an error of ours; keep the exit quiet.
         sys.stderr.close()

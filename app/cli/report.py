@@ -173,6 +173,17 @@ def write_pdf(report: Report, out: Path) -> int:
     return pages
 
 
+def check_targets(args: argparse.Namespace) -> None:
+    """Refuse a --csv or --out whose folder is missing before any work or output."""
+    # --csv DIR is made when its parent exists; --csv FILE.csv and --out need their folder.
+    targets = (("csv", args.csv.parent if args.csv else None),
+               ("out", args.out.parent if args.out else None))
+    for option, folder in targets:
+        if folder is not None and not folder.is_dir():
+            raise ValidationError(f"--{option}: folder {folder} does not exist; make it first "
+                                  "or name another", field=option)
+
+
 def deliver(report: Report, args: argparse.Namespace) -> int:
     from app.cli import print_json
 
@@ -194,6 +205,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from app.bootstrap import build_desk
     from app.cli import settings_from
 
+    check_targets(args)
     with closing(build_desk(settings_from(args))) as desk, gc_paused():
         now = desk.clock.now()
         since = report_period(desk.rules, now, args.date_from, args.date_to).start
@@ -214,6 +226,7 @@ def cmd_server_report(args: argparse.Namespace) -> int:
     from app.clock import SystemClock
     from app.loaders import load_rules
 
+    check_targets(args)
     rules = load_rules(getattr(args, "policies", None))
     with gc_paused():
         cards, facts, reviews = read_store(args.db)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import platform
 from contextlib import closing
 from datetime import datetime
 from typing import Any
@@ -14,7 +13,7 @@ from app.errors import DeskError, SyncError, ValidationError
 from app.protocol.text import for_terminal
 from app.services.cards.timeline import local_time
 from app.services.escalation.runner import HEARTBEAT_STALE
-from app.sync.client import StoreClient
+from app.sync.client import StoreClient, StoreRefused
 from app.sync.engine import SyncEngine
 from app.sync.enroll import enroll_desk, enrolled, open_sync, store_url
 from app.sync.protocol import PULL_WAIT_MAX_S, DeskSeen
@@ -29,8 +28,8 @@ def _desk(args: argparse.Namespace) -> Desk:
 
 def cmd_enroll(args: argparse.Namespace) -> int:
     with closing(_desk(args)) as desk:
-        name = args.name or f"{platform.node() or 'desk'} ({desk.journal.desk_code})"
-        result = enroll_desk(desk.journal, args.url, args.code, name)
+        # No --name: the store keeps the name the admin gave `server add-desk`.
+        result = enroll_desk(desk.journal, args.url, args.code, args.name)
         print(
             f"desk {result.desk_id} (card numbers {desk.journal.desk_code}-…) enrolled with "
             f"store {result.store_id}; the secret is in the OS keyring"
@@ -64,7 +63,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         if status.enrolled:
             status = _probe(desk, status)
         items = desk.journal.set_aside()
-        seen = _desks(desk) if status.enrolled and status.online else None
+        seen, refused = _desks(desk) if status.enrolled and status.online else (None, None)
+        if refused:  # the store answers, but not this desk: revoked, or its secret is wrong
+            status = status.with_(last_error=refused)
         now = desk.clock.now()
         if args.json:
             print_json({**status.to_json(), "set_aside_items": [i.to_json() for i in items],
@@ -82,19 +83,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _desks(desk: Desk) -> list[DeskSeen] | None:
-    """Every desk enrolled at the store with its last contact; None when it cannot be asked."""
+def _desks(desk: Desk) -> tuple[list[DeskSeen] | None, str | None]:
+    """Every desk enrolled at the store with its last contact (None when it cannot be
+    asked), and the store's refusal of this desk when that is why (a signed request: the
+    health probe alone cannot tell a revoked desk)."""
     try:
         engine = build_sync(desk)
         if engine is None:
-            return None
+            return None, None
         try:
-            return engine.client.desks()
+            return engine.client.desks(), None
         finally:
             engine.client.close()
+    except StoreRefused as exc:
+        return None, f"REFUSED: {exc}"
     except DeskError as exc:
         print(for_terminal(f"  other desks: not known ({exc})"))
-        return None
+        return None, None
 
 
 def _stale(d: DeskSeen, now: datetime) -> bool:
@@ -139,7 +144,8 @@ def register(sub: Any) -> None:
     enroll = sub.add_parser("enroll", help="enrol this desk with a central store")
     enroll.add_argument("url", help="the store's address, e.g. https://store.example:8770")
     enroll.add_argument("code", help="the one-time code from `dispatch-desk server add-desk`")
-    enroll.add_argument("--name", help="the desk's name at the store (default: host and code)")
+    enroll.add_argument("--name", help="the desk's name at the store (default: the name the "
+                        "admin gave `server add-desk`)")
     enroll.set_defaults(handler=cmd_enroll)
 
     sync = sub.add_parser("sync", help="sync with the central store")

@@ -117,8 +117,9 @@ def add_code(conn: Connection, name: str, now: datetime, desk_id: str | None = N
     return code
 
 
-def check_request(body: dict[str, Any]) -> tuple[str, str, str, str | None]:
-    """(code, desk_code, name, desk_id or None) from an enrol request, or ValidationError."""
+def check_request(body: dict[str, Any]) -> tuple[str, str, str | None, str | None]:
+    """(code, desk_code, name or None, desk_id or None) from an enrol request, or
+    ValidationError. No name: the desk keeps the one the admin gave its code."""
     code = body.get("code")
     if not isinstance(code, str) or not code.strip() or len(code) > 40:
         raise ValidationError("code: give the one-time code the admin printed", field="code")
@@ -133,7 +134,8 @@ def check_request(body: dict[str, Any]) -> tuple[str, str, str, str | None]:
         raise ValidationError(
             "desk_id: letters, digits, '-' and '_' only (the journal's desk id)", field="desk_id"
         )
-    return code, desk_code, _name(body.get("name")), desk_id
+    raw = body.get("name")
+    return code, desk_code, None if raw is None else _name(raw), desk_id
 
 
 def _unusable() -> EnrolRefused:
@@ -184,8 +186,8 @@ def _check_unseen(conn: Connection, desk_id: str) -> None:
 
 
 def enrol(
-    conn: Connection, code: str, desk_code: str, name: str, desk_id: str | None, now: datetime
-) -> tuple[str, str]:
+    conn: Connection, code: str, desk_code: str, name: str | None, desk_id: str | None,
+    now: datetime) -> tuple[str, str]:
     """Trade a one-time code for (desk_id, secret).
 
     A code for a new desk enrols an id the store has never seen: the desk may bring the id
@@ -199,11 +201,12 @@ def enrol(
         enrol_codes.c.used_by.is_(None),
         enrol_codes.c.expires_at > format_time(now),
     )
-    row = conn.execute(select(enrol_codes.c.bound_to).where(*usable)).first()
+    row = conn.execute(select(enrol_codes.c.bound_to, enrol_codes.c.name).where(*usable)).first()
     if row is None:
         _refuse_spent(conn, code_hash, desk_id)
         raise _unusable()
     bound: str | None = row.bound_to
+    name = name or row.name
     if bound is None:
         desk_id = desk_id or "d" + secrets.token_hex(6)
         _check_unseen(conn, desk_id)

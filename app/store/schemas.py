@@ -21,7 +21,8 @@ class _Strict(BaseModel):
 class EnrollRequest(_Strict):
     code: str = Field(description="the one-time code from `dispatch-desk server add-desk NAME`")
     desk_code: str = Field(description="1-3 capital letters that start the desk's card numbers")
-    name: str = Field(description="the desk's name, for the admin")
+    name: str | None = Field(None, description="the desk's name, for the admin (default: "
+                             "the name given to `server add-desk`)")
     desk_id: str | None = Field(None, description="the id the desk's journal already uses")
 
 

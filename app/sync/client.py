@@ -133,8 +133,11 @@ class StoreClient:
         """Every enrolled desk with its last heartbeat."""
         return _parsed(p.DeskSeen.list_from_json, self._call("GET", p.PATH_DESKS))
 
-    def enroll(self, code: str, desk_code: str, name: str, desk_id: str) -> p.Enrollment:
-        body = {"code": code, "desk_code": desk_code, "name": name, "desk_id": desk_id}
+    def enroll(self, code: str, desk_code: str, name: str | None, desk_id: str
+               ) -> p.Enrollment:
+        body = {"code": code, "desk_code": desk_code, "desk_id": desk_id}
+        if name:  # none: the store keeps the name its admin gave the code
+            body["name"] = name
         data = self._call("POST", p.PATH_ENROLL, json_body=body, auth=False)
         return _parsed(p.Enrollment.from_json, data)
 

@@ -29,7 +29,7 @@ def enroll_desk(
     journal: Journal,
     url: str,
     code: str,
-    name: str,
+    name: str | None,
     *,
     secrets: SecretStore | None = None,
     session: requests.Session | None = None,
@@ -40,7 +40,7 @@ def enroll_desk(
         raise ValidationError(
             "code: give the one-time code the store's admin printed", field="code"
         )
-    if not name or not name.strip() or len(name.strip()) > 120:
+    if name is not None and (not name.strip() or len(name.strip()) > 120):
         raise ValidationError("name: give the desk a name of 1 to 120 characters", field="name")
     store = secrets or SecretStore()
     # Ask the keyring before spending the one-time code: a desk with no keyring must learn
@@ -48,7 +48,8 @@ def enroll_desk(
     store.get(secret_name(journal.desk_id))
     client = StoreClient(base, session=session)
     try:
-        result = client.enroll(code.strip(), journal.desk_code, name.strip(), journal.desk_id)
+        result = client.enroll(code.strip(), journal.desk_code,
+                               name.strip() if name else None, journal.desk_id)
     finally:
         client.close()
     if result.desk_id != journal.desk_id:

@@ -193,3 +193,20 @@ def test_a_handover_is_signed_by_both_leads(cli: Cli) -> None:
     assert code == 0 and "handover accepted by N. Ight from D. Ay" in out
     [accepted] = [e for e in cli.entries("handover") if e.kind == "handover.accepted"]
     assert accepted.operator == "night"
+
+
+def test_a_pin_prompt_with_nothing_to_read_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "operator", "add", "boss", "--name", "B. Oss",
+         "--roles", "admin", "--journal", str(tmp_path / "desk.sqlite")],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"},
+        start_new_session=True)  # no controlling terminal: getpass reads the closed stdin
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "dispatch-desk: error: nothing to read for the PIN" in done.stderr
+    assert "--pin-stdin" in done.stderr

@@ -57,6 +57,18 @@ def test_every_table_as_csv_and_the_figures_as_json(
     assert "--site needs a site name" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option", ["--csv", "--out"])
+def test_a_missing_folder_is_one_line_before_any_output(
+        desk: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str) -> None:
+    target = tmp_path / "no-such-folder" / ("tables" if option == "--csv" else "r.pdf")
+    assert run(desk, "report", option, str(target)) == 1
+    said = capsys.readouterr()
+    assert said.out == ""  # not the whole report first
+    assert said.err.strip().splitlines() == [
+        f"dispatch-desk: error: {option}: folder {target.parent} does not exist; make it "
+        "first or name another"]
+
+
 def test_card_review_and_review_done(desk: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(desk, "card", "review", "B-0001", "--summary", "x", "--measure", "y",
                "--owner", "M. Keller", "--due", "2099-01-01") == 1

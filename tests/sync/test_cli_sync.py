@@ -61,6 +61,26 @@ def test_enroll_sync_now_and_status(tmp_path: Path, live_store: LoopbackStore,
     assert main([*other, "enroll", live_store.url, code]) == 1
     assert "code is unknown, used or expired" in capsys.readouterr().err
 
+    # Without --name the desk keeps the name its admin gave `server add-desk`.
+    assert main([*other, "enroll", live_store.url, live_store.add_desk("North floor 2")]) == 0
+    capsys.readouterr()
+    from sqlalchemy import select
+
+    from app.store.tables import desks
+    with live_store.store.engine.connect() as conn:
+        names = set(conn.execute(select(desks.c.name)).scalars())
+    assert names == {"front desk", "North floor 2"}
+
+    # Revoked at the store: `sync status` says so (the health probe alone would say Online).
+    opened = Journal.open(journal_path, SystemClock())
+    live_store.store.revoke_desk(opened.desk_id, "laptop stolen")
+    opened.close()
+    assert main([*base, "sync", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["last_error"].startswith("REFUSED: ") and "revoked at" in status["last_error"]
+    assert main([*base, "sync", "status"]) == 0
+    assert "REFUSED: " in capsys.readouterr().out
+
 
 def test_bad_input_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                    memory_keyring: MemoryKeyring) -> None:
