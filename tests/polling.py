@@ -10,9 +10,16 @@ from collections.abc import Callable
 POLL_S = 0.01
 
 
-def wait_until(condition: Callable[[], bool], what: str = "", within: float = 20.0) -> None:
+def holds_within(condition: Callable[[], bool], within: float) -> bool:
+    """Whether `condition` came to hold within `within` seconds (False: it did not)."""
     deadline = time.monotonic() + within
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within} s waiting for {what or condition}")
+            return False
         time.sleep(POLL_S)
+    return True
+
+
+def wait_until(condition: Callable[[], bool], what: str = "", within: float = 20.0) -> None:
+    if not holds_within(condition, within):
+        raise AssertionError(f"timed out after {within} s waiting for {what or condition}")

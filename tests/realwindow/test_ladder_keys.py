@@ -5,11 +5,10 @@ dialog. What the keys did is read back from the journal."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
-from tests.polling import wait_until
+from tests.polling import holds_within, wait_until
 from tests.realwindow.conftest import Desk
 
 pytestmark = pytest.mark.realwindow
@@ -31,12 +30,8 @@ def _open_hold_dialog(desk: Desk) -> str:
     for row in range(6):  # the queue's order is by urgency: try each row from the top
         d.key("ctrl+1", "ctrl+Home", *["Down"] * row)
         d.key("ctrl+shift+h")
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            found = d.windows(HOLD)
-            if found:
-                return found[0]
-            time.sleep(0.05)
+        if holds_within(lambda: bool(d.windows(HOLD)), 3):
+            return d.windows(HOLD)[0]
     d.screenshot("hold-none")  # what the screen showed instead ($DD_REALWINDOW_SHOTS)
     pytest.fail("Ctrl+Shift+H opened no hold dialog on any card")
 
